@@ -35,7 +35,7 @@ pub fn check_result_size(bytes: usize) -> Result<(), MaskError> {
         return Err(MaskError::new(
             ErrorKind::ProgramLimitExceeded,
             format!("masked value would be {bytes} bytes, over the 1 GB limit of a text value"),
-            "Use a shorter padding or apply the function to smaller values.",
+            "Use a shorter padding or replacement, or apply the function to smaller values.",
         ));
     }
     Ok(())

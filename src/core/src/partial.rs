@@ -65,16 +65,22 @@ pub fn mask_email(value: &str) -> String {
     }
 }
 
-/// Replace every ASCII digit by `mask` except the last `keep` digits; everything else (spaces,
+/// Counts digits in the Unicode sense (`char::is_numeric`: ASCII, full-width, Arabic-Indic, ...),
+/// so a number written in any script is masked, not only ASCII ones.
+fn count_digits(value: &str) -> usize {
+    value.chars().filter(|c| c.is_numeric()).count()
+}
+
+/// Replace every digit by `mask` except the last `keep` digits; everything else (spaces,
 /// dashes, parentheses, `+`, letters) stays where it is. Used by `mask_phone` and `mask_card`.
 fn mask_digits_keep_last(value: &str, keep: usize, mask: char) -> String {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let digits = count_digits(value);
     let hide = digits.saturating_sub(keep);
     let mut seen = 0usize;
     value
         .chars()
         .map(|c| {
-            if c.is_ascii_digit() {
+            if c.is_numeric() {
                 seen += 1;
                 if seen <= hide {
                     return mask;
@@ -88,7 +94,7 @@ fn mask_digits_keep_last(value: &str, keep: usize, mask: char) -> String {
 /// `mask_phone(value)`: every digit but the last two becomes `X`; layout kept:
 /// `+1 (555) 010-4477` → `+X (XXX) XXX-XX77`.
 pub fn mask_phone(value: &str) -> String {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let digits = count_digits(value);
     // A number too short to be a phone number is hidden entirely rather than half-revealed.
     let keep = if digits >= 6 { 2 } else { 0 };
     mask_digits_keep_last(value, keep, 'X')
@@ -98,7 +104,7 @@ pub fn mask_phone(value: &str) -> String {
 /// `4111 1111 1111 1111` → `XXXX XXXX XXXX 1111`. Values with fewer than 12 digits (not a card
 /// number) are masked entirely.
 pub fn mask_card(value: &str) -> String {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let digits = count_digits(value);
     let keep = if digits >= 12 { 4 } else { 0 };
     mask_digits_keep_last(value, keep, 'X')
 }
@@ -181,7 +187,9 @@ mod tests {
         assert_eq!(mask_phone("+1 (555) 010-4477"), "+X (XXX) XXX-XX77");
         assert_eq!(mask_phone("12345"), "XXXXX");
         assert_eq!(mask_phone(""), "");
-        assert_eq!(mask_phone("０１２"), "０１２"); // full-width digits are not ASCII digits
+        // Digits of any script are masked, not only ASCII ones.
+        assert_eq!(mask_phone("０１２３４５６７"), "XXXXXX６７");
+        assert_eq!(mask_card("٤١١١ ١١١١ ١١١١ ١٢٣٤"), "XXXX XXXX XXXX ١٢٣٤");
     }
 
     #[test]

@@ -56,19 +56,19 @@ pub fn pseudo_email(keys: &Keyring, value: &str) -> String {
     out
 }
 
-/// `pseudo_phone(value)`: every ASCII digit is replaced by a keyed digit, everything else
+/// `pseudo_phone(value)`: every digit (of any script) is replaced by a keyed ASCII digit, everything else
 /// (`+`, spaces, dashes, parentheses) stays, so the layout is kept. The digits are derived from the
 /// input's digits only, so `+1 555-0100` and `+15550100` get the same digits.
 pub fn pseudo_phone(keys: &Keyring, value: &str) -> String {
-    let digits: Vec<u8> = value.bytes().filter(u8::is_ascii_digit).collect();
-    let seed = keys.pseudo_digest("phone", &digits);
+    let digits: String = value.chars().filter(|c| c.is_numeric()).collect();
+    let seed = keys.pseudo_digest("phone", digits.as_bytes());
     let mut block = seed;
     let mut block_no = 0u32;
     let mut used = 0usize;
     value
         .chars()
         .map(|c| {
-            if !c.is_ascii_digit() {
+            if !c.is_numeric() {
                 return c;
             }
             if used == block.len() {
@@ -139,5 +139,6 @@ mod tests {
         assert_eq!(out.len(), 100);
         assert!(out.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(pseudo_phone(&k, ""), "");
+        assert!(pseudo_phone(&k, "０１２３").bytes().all(|b| b.is_ascii_digit()));
     }
 }

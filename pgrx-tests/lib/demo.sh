@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make demo`: a throwaway cluster with pg_privacy preloaded, the sample shop data, and the raw
+# values next to what the masking functions make of them. The cluster keeps running until
+# `make demo-stop`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=cluster.sh
+. "$root/pgrx-tests/lib/cluster.sh"
+
+cluster_start demo
+psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql -d postgres -c "CREATE DATABASE shop"
+psql -d shop -c "CREATE EXTENSION pg_privacy"
+psql -d shop -f "$root/sql/demo_data.sql"
+
+echo
+echo "== pg_privacy demo: the same customers, raw and masked =="
+psql -d shop -P pager=off <<'SQL'
+\echo '-- partial masking: what a support agent needs, nothing more'
+SELECT first_name, email, privacy.mask_email(email) AS mask_email,
+       phone, privacy.mask_phone(phone) AS mask_phone
+FROM crm.customers ORDER BY id;
+SELECT card_number, privacy.mask_card(card_number) AS mask_card,
+       iban, privacy.mask_iban(iban) AS mask_iban
+FROM crm.customers ORDER BY id;
+\echo '-- generalization: enough for analytics, not enough to single anyone out'
+SELECT birth_date, privacy.generalize_date(birth_date, 'year') AS year_of_birth,
+       last_ip, privacy.mask_ip(last_ip) AS mask_ip
+FROM crm.customers ORDER BY id;
+\echo '-- keyed pseudonyms: stable (joins and counts still work), unreadable without the key'
+SELECT first_name || ' ' || last_name AS name,
+       privacy.pseudo_first_name(first_name) || ' ' || privacy.pseudo_last_name(last_name) AS pseudonym,
+       privacy.pseudo_email(email) AS pseudo_email,
+       left(privacy.hash(email), 16) || '…' AS hash
+FROM crm.customers ORDER BY id;
+\echo '-- orders per customer, grouped by pseudonym: the same totals as by real e-mail'
+SELECT privacy.pseudo_email(c.email) AS customer, count(*) AS orders, sum(o.amount) AS total
+FROM crm.orders o JOIN crm.customers c ON c.id = o.customer_id
+GROUP BY 1 ORDER BY total DESC LIMIT 5;
+SQL
+
+cat <<EOF
+
+The demo cluster is running. Connect with:
+
+    psql -h 127.0.0.1 -p $PGPORT -U postgres shop
+
+Stop it with: make demo-stop
+EOF

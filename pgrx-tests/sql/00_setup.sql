@@ -1,0 +1,9 @@
+-- Roles and a fixed key shared by the scenarios.
+-- A fixed, published key makes keyed outputs reproducible, so the expected files pin the
+-- HMAC derivation: a change to it shows up as a diff. Real installations get a random key.
+INSERT INTO privacy.key (key)
+VALUES (decode('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex'));
+SELECT count(*) AS keys FROM privacy.key;
+CREATE ROLE analyst LOGIN;
+CREATE ROLE app_owner LOGIN;
+GRANT CREATE ON SCHEMA public TO app_owner;
