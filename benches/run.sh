@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make bench`: runs every benchmark SQL file in benches/ against a throwaway cluster with
+# pg_privacy preloaded and prints each function's time as a ratio to its baseline, both measured
+# in the same backend, interleaved, median of several runs. Single-core (no parallel workers),
+# no JIT, so ratios compare like with like. Results are for docs/BENCHMARKS.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../pgrx-tests/lib/cluster.sh
+. "$root/pgrx-tests/lib/cluster.sh"
+cluster_start bench "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
+trap 'cluster_stop bench' EXIT
+psql -X -q -d postgres -c "CREATE DATABASE bench"
+psql -X -q -d bench -c "CREATE EXTENSION pg_privacy"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(psql -X -At -d bench -c 'SELECT version()' | cut -d, -f1)"
+for f in "${@:-$root/benches/*.sql}"; do
+  # shellcheck disable=SC2086
+  for file in $f; do
+    echo "== $(basename "$file")"
+    psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file"
+  done
+done
