@@ -13,10 +13,20 @@
 
 use pgrx::prelude::*;
 
+mod catalog_scan;
+mod enforcement;
 mod errors;
+mod guc;
 mod keys;
 mod masking_functions;
+mod policy_catalog;
+mod roles;
+mod roles_sql;
 mod schema;
+mod tree;
+
+/// Name of our security label provider.
+pub const PROVIDER: &str = "privacy";
 
 ::pgrx::pg_module_magic!();
 
@@ -36,8 +46,11 @@ pub extern "C-unwind" fn _PG_init() {
     unsafe {
         LOADED_AT_PRELOAD = pg_sys::process_shared_preload_libraries_in_progress;
     }
+    guc::init();
     keys::init();
-    // Next: GUCs, label provider, planner/utility hooks (masking engine), consent.
+    roles::init();
+    policy_catalog::init();
+    enforcement::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

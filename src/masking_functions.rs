@@ -221,33 +221,66 @@ fn fake_country() -> &'static str {
 
 // ---------------------------------------------------------------- keyed functions
 
+/// Refuses a masked role's own call of a keyed function (a dictionary oracle against masked
+/// values); calls placed by a masking rule carry `RULE_CALL_LOCATION` and pass. The planner hook
+/// refuses such calls earlier; this check covers what never reaches the planner (CHECK
+/// constraints, COPY FROM defaults, ...). Parallel workers run only plans the leader planned,
+/// whose calls were checked there (and whose node locations are not transmitted).
+fn check_keyed_call(fcinfo: pg_sys::FunctionCallInfo) {
+    // SAFETY: fcinfo and its flinfo are valid for the duration of the call; fn_expr is a node or
+    // NULL; ParallelWorkerNumber is a backend global.
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        let expr = if flinfo.is_null() { std::ptr::null_mut() } else { (*flinfo).fn_expr };
+        if !expr.is_null()
+            && pgrx::is_a(expr, pg_sys::NodeTag::T_FuncExpr)
+            && (*(expr as *mut pg_sys::FuncExpr)).location == crate::policy_catalog::RULE_CALL_LOCATION
+        {
+            return;
+        }
+        if pg_sys::ParallelWorkerNumber >= 0 {
+            return;
+        }
+        if crate::roles::current_user_masked() {
+            let oid = if flinfo.is_null() { pg_sys::InvalidOid } else { (*flinfo).fn_oid };
+            crate::enforcement::raise_keyed_call(oid);
+        }
+    }
+}
+
 /// Keyed HMAC-SHA256 of the value, as 64 hex digits.
 #[pg_extern(stable, strict, parallel_safe)]
-fn hash(value: &str) -> String {
+fn hash(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> String {
+    check_keyed_call(fcinfo);
     keyring().hash_hex(value.as_bytes())
 }
 
 #[pg_extern(stable, strict, parallel_safe)]
-fn pseudo_email(value: &str) -> String {
+fn pseudo_email(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> String {
+    check_keyed_call(fcinfo);
     pseudo::pseudo_email(&keyring(), value)
 }
 
 #[pg_extern(stable, strict, parallel_safe)]
-fn pseudo_first_name(value: &str) -> &'static str {
+fn pseudo_first_name(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> &'static str {
+    check_keyed_call(fcinfo);
     pseudo::pseudo_first_name(&keyring(), value)
 }
 
 #[pg_extern(stable, strict, parallel_safe)]
-fn pseudo_last_name(value: &str) -> &'static str {
+fn pseudo_last_name(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> &'static str {
+    check_keyed_call(fcinfo);
     pseudo::pseudo_last_name(&keyring(), value)
 }
 
 #[pg_extern(stable, strict, parallel_safe)]
-fn pseudo_phone(value: &str) -> String {
+fn pseudo_phone(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> String {
+    check_keyed_call(fcinfo);
     pseudo::pseudo_phone(&keyring(), value)
 }
 
 #[pg_extern(stable, strict, parallel_safe)]
-fn pseudo_city(value: &str) -> String {
+fn pseudo_city(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> String {
+    check_keyed_call(fcinfo);
     pseudo::pseudo_city(&keyring(), value)
 }

@@ -24,6 +24,15 @@ END $$;
 
 GRANT USAGE ON SCHEMA privacy TO PUBLIC;
 
+-- privacy_admin: members may set and remove privacy labels besides superusers (a role is
+-- cluster-wide, so it may already exist from another database).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'privacy_admin') THEN
+        CREATE ROLE privacy_admin NOLOGIN;
+    END IF;
+END $$;
+
 CREATE TABLE privacy.key (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     key        bytea NOT NULL CHECK (octet_length(key) = 32),
@@ -59,4 +68,39 @@ REVOKE ALL ON FUNCTION privacy.key_changed() FROM PUBLIC;
 "#,
     name = "key_init",
     finalize
+);
+
+extension_sql!(
+    r#"
+-- Every effective masking rule: a column's own rule, or the one it inherits from an ancestor
+-- (inheritance or partitioning). Names are schema-qualified: views resolve them once, here.
+CREATE VIEW privacy.masking_rules AS
+WITH RECURSIVE labelled AS (
+    SELECT l.objoid AS relid, a.attname, l.label, l.objoid AS source
+    FROM pg_catalog.pg_seclabel l
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = l.objoid AND a.attnum = l.objsubid
+    WHERE l.provider = 'privacy' AND l.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND l.objsubid > 0
+), tree AS (
+    SELECT relid, attname, label, source, 0 AS depth FROM labelled
+    UNION ALL
+    SELECT i.inhrelid, t.attname, t.label, t.source, t.depth + 1
+    FROM tree t
+    JOIN pg_catalog.pg_inherits i ON i.inhparent = t.relid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.inhrelid AND a.attname = t.attname AND NOT a.attisdropped
+)
+SELECT DISTINCT ON (relid, attname)
+       relid::pg_catalog.regclass AS "table",
+       attname AS "column",
+       label AS rule,
+       CASE WHEN source = relid THEN NULL ELSE source::pg_catalog.regclass END AS inherited_from
+FROM tree
+ORDER BY relid, attname, depth;
+GRANT SELECT ON privacy.masking_rules TO PUBLIC;
+
+CREATE VIEW privacy.masked_roles AS SELECT * FROM privacy.masked_role_list();
+GRANT SELECT ON privacy.masked_roles TO PUBLIC;
+"#,
+    name = "catalog_views",
+    requires = ["masked_role_list_sql"]
 );

@@ -31,7 +31,7 @@ cluster_start() {
   rm -rf "$dir"
   mkdir -p "$dir"
   chown postgres "$dir" 2>/dev/null || true
-  as_postgres "$PG_BIN/initdb" -D "$dir/data" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >"$dir/initdb.log" 2>&1
+  as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/initdb" -D "$dir/data" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >"$dir/initdb.log" 2>&1
   local port; port=$(free_port)
   {
     echo "port = $port"
@@ -44,7 +44,7 @@ cluster_start() {
     echo "lc_messages = 'C'"
     for line in "$@"; do echo "$line"; done
   } >>"$dir/data/postgresql.conf"
-  if ! as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null; then
+  if ! as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null; then
     echo "cluster $name did not start; its log:" >&2
     cat "$dir/server.log" >&2
     return 1

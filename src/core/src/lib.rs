@@ -16,6 +16,7 @@ pub mod fake_values;
 pub mod generalize;
 pub mod ip;
 pub mod keyed;
+pub mod label;
 pub mod noise;
 pub mod partial;
 pub mod pseudo;

@@ -70,3 +70,15 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn label_parser_never_panics_and_roundtrips(s in "\\PC{0,80}", kind in prop_oneof![Just("FUNCTION"), Just("VALUE")], expr in "[a-z_.()' ]{1,40}") {
+        let _ = privacy_core::label::parse_column_label(&s);
+        let _ = privacy_core::label::parse_role_label(&s);
+        let expr = expr.trim();
+        prop_assume!(!expr.is_empty());
+        let parsed = privacy_core::label::parse_column_label(&format!("masked with {kind} {expr}")).unwrap();
+        prop_assert_eq!(parsed.expression(), expr);
+    }
+}
