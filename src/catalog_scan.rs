@@ -34,6 +34,19 @@ impl Row {
         }
     }
 
+    pub fn name(&self, attno: i32) -> Option<String> {
+        // SAFETY: as in `oid`; a `name` column's datum points at a NUL-terminated NameData.
+        unsafe {
+            let mut isnull = false;
+            let d = pg_sys::heap_getattr(self.tuple, attno, self.desc, &mut isnull);
+            if isnull {
+                None
+            } else {
+                Some(std::ffi::CStr::from_ptr(d.cast_mut_ptr::<std::ffi::c_char>()).to_string_lossy().into_owned())
+            }
+        }
+    }
+
     pub fn text(&self, attno: i32) -> Option<String> {
         // SAFETY: as in `oid`; the text is copied into a Rust String before the scan moves on.
         unsafe {
@@ -144,6 +157,21 @@ pub fn role_labels() -> Vec<(pg_sys::Oid, String)> {
             if let Some(label) = row.text(4) {
                 out.push((row.oid(1), label));
             }
+        }
+    });
+    out
+}
+
+const POLICY_RELATION_ID: u32 = 3256;
+const POLICY_POLRELID_POLNAME_INDEX: u32 = 3258;
+
+/// Names of the row-security policies on `relid`.
+pub fn policy_names(relid: pg_sys::Oid) -> Vec<String> {
+    let mut out = Vec::new();
+    // pg_policy: oid (1), polname (2), polrelid (3)
+    scan_catalog(pg_sys::Oid::from(POLICY_RELATION_ID), Some((POLICY_POLRELID_POLNAME_INDEX, 3, relid)), |row| {
+        if let Some(name) = row.name(2) {
+            out.push(name);
         }
     });
     out

@@ -76,6 +76,7 @@ unsafe extern "C-unwind" fn planner(
             // allocated in the planner's memory context like the original.
             unsafe {
                 refuse_keyed_calls(parse.cast());
+                refuse_statistics(parse.cast());
                 parse = mask_query(parse);
             }
         }
@@ -105,6 +106,30 @@ unsafe fn touches_protected(stmt: *mut pg_sys::PlannedStmt) -> bool {
         }
     });
     touches
+}
+
+/// Planner statistics (pg_statistic behind pg_stats, and extended statistics) hold raw column
+/// values: most common values, histogram bounds. Masked roles may not read them.
+unsafe fn refuse_statistics(node: *mut pg_sys::Node) {
+    const STATISTIC: u32 = 2619;
+    const STATISTIC_EXT_DATA: u32 = 3429;
+    // SAFETY: walking a valid tree; RangeTblEntry nodes are tag-checked before the cast.
+    let reads = unsafe {
+        walk(node, |n, _| {
+            if pgrx::is_a(n, pg_sys::NodeTag::T_RangeTblEntry) {
+                let relid = (*(n as *mut pg_sys::RangeTblEntry)).relid;
+                return relid == pg_sys::Oid::from(STATISTIC) || relid == pg_sys::Oid::from(STATISTIC_EXT_DATA);
+            }
+            false
+        })
+    };
+    if reads {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "masked roles cannot read planner statistics (pg_stats, pg_stats_ext)",
+            "Statistics hold raw column values such as most common values. Ask an unmasked role.",
+        );
+    }
 }
 
 /// Masked roles may not call keyed functions (hash, pseudo_*) themselves: with chosen input they
@@ -370,10 +395,64 @@ unsafe extern "C-unwind" fn process_utility(
                 pstmt = rewritten;
             }
         }
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt) {
+            force_row_security_on(stmt.cast());
+        }
         match PREV_UTILITY {
             Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
             None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
         }
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_SecLabelStmt) {
+            guard_labelled_table(stmt.cast(), query_string);
+        }
+    }
+}
+
+/// After a column gets a rule, its table gets the row-security guards (see row_security.rs).
+unsafe fn guard_labelled_table(stmt: *mut pg_sys::SecLabelStmt, query_string: *const std::ffi::c_char) {
+    // SAFETY: fields of a valid SecLabelStmt; get_object_address resolves the column the command
+    // just labelled (it exists, the command succeeded).
+    unsafe {
+        if (*stmt).objtype != pg_sys::ObjectType::OBJECT_COLUMN || (*stmt).label.is_null() {
+            return;
+        }
+        if !(*stmt).provider.is_null() && CStr::from_ptr((*stmt).provider).to_bytes() != crate::PROVIDER.as_bytes() {
+            return;
+        }
+        let mut rel: pg_sys::Relation = std::ptr::null_mut();
+        let address = pg_sys::get_object_address(
+            (*stmt).objtype,
+            (*stmt).object,
+            &mut rel,
+            pg_sys::AccessShareLock as pg_sys::LOCKMODE,
+            false,
+        );
+        if !rel.is_null() {
+            pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        }
+        crate::row_security::protect(address.objectId, query_string);
+    }
+}
+
+/// pg_dump starts with `SET row_security = off`, which makes any query on a table with row
+/// security fail for roles subject to it. Masked roles are always subject to row security, so
+/// for them the setting is kept on: their dumps work, with masking and policies applied.
+unsafe fn force_row_security_on(stmt: *mut pg_sys::VariableSetStmt) {
+    // SAFETY: fields of a valid VariableSetStmt; the replacement argument is a new A_Const.
+    unsafe {
+        if (*stmt).kind != pg_sys::VariableSetKind::VAR_SET_VALUE || (*stmt).name.is_null() {
+            return;
+        }
+        if CStr::from_ptr((*stmt).name).to_bytes() != b"row_security" || !any_rules() || !roles::current_user_masked() {
+            return;
+        }
+        let on = node::<pg_sys::A_Const>(pg_sys::NodeTag::T_A_Const);
+        (*on).val.sval.type_ = pg_sys::NodeTag::T_String;
+        (*on).val.sval.sval = pg_sys::pstrdup(c"on".as_ptr());
+        (*on).location = -1;
+        let mut args = PgList::<pg_sys::A_Const>::new();
+        args.push(on);
+        (*stmt).args = args.into_pg();
     }
 }
 
@@ -414,14 +493,26 @@ unsafe fn masked_copy(pstmt: *mut pg_sys::PlannedStmt, copy: *mut pg_sys::CopySt
     // SAFETY: fields of a valid CopyStmt; the new nodes are palloc'd in the current context and
     // fully initialised (palloc0 + tag) before use.
     unsafe {
-        if (*copy).is_from || (*copy).relation.is_null() || !(*copy).query.is_null() || !any_rules() {
+        if (*copy).is_from || (*copy).relation.is_null() || !(*copy).query.is_null() {
             return None;
         }
         let relid = pg_sys::RangeVarGetRelidExtended((*copy).relation, pg_sys::AccessShareLock as i32, 0, None, std::ptr::null_mut());
+        // pg_dump copies extension configuration tables, the key table included. Only superusers
+        // may read the key; for anyone else the key table dumps as empty (COPY (SELECT WHERE
+        // false)), so their dumps work and carry no key. A restore of such a dump gets a new key.
+        if crate::keys::is_key_table(relid) && !pg_sys::superuser() {
+            let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
+            let never = node::<pg_sys::A_Const>(pg_sys::NodeTag::T_A_Const);
+            (*never).val.boolval.type_ = pg_sys::NodeTag::T_Boolean;
+            (*never).val.boolval.boolval = false;
+            (*never).location = -1;
+            (*select).whereClause = never.cast();
+            return Some(with_query(pstmt, copy, select));
+        }
         if pg_sys::get_rel_relkind(relid) as u8 != b'r' {
             return None; // COPY TO of other relation kinds is refused by PostgreSQL itself
         }
-        if !roles::current_user_masked() {
+        if !any_rules() || !roles::current_user_masked() {
             return None;
         }
         if matches!(protection(relid, false), Protection::None) {
@@ -445,13 +536,25 @@ unsafe fn masked_copy(pstmt: *mut pg_sys::PlannedStmt, copy: *mut pg_sys::CopySt
         from.push(range);
         (*select).fromClause = from.into_pg();
 
+        Some(with_query(pstmt, copy, select))
+    }
+}
+
+/// A copy of the COPY statement reading from `select` instead of its relation.
+unsafe fn with_query(
+    pstmt: *mut pg_sys::PlannedStmt,
+    copy: *mut pg_sys::CopyStmt,
+    select: *mut pg_sys::SelectStmt,
+) -> *mut pg_sys::PlannedStmt {
+    // SAFETY: deep copies of valid nodes, then field assignments on the copies.
+    unsafe {
         let new_copy = pg_sys::copyObjectImpl(copy.cast()) as *mut pg_sys::CopyStmt;
         (*new_copy).relation = std::ptr::null_mut();
         (*new_copy).attlist = std::ptr::null_mut();
         (*new_copy).query = select.cast();
         let new_pstmt = pg_sys::copyObjectImpl(pstmt.cast()) as *mut pg_sys::PlannedStmt;
         (*new_pstmt).utilityStmt = new_copy.cast();
-        Some(new_pstmt)
+        new_pstmt
     }
 }
 

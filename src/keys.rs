@@ -72,6 +72,22 @@ fn key_table_oid() -> pg_sys::Oid {
     relid
 }
 
+/// Whether `relid` is the extension's key table (false when the extension is not installed).
+pub fn is_key_table(relid: pg_sys::Oid) -> bool {
+    let cached = KEY_TABLE.with(|t| *t.borrow());
+    if cached != pg_sys::InvalidOid {
+        return cached == relid;
+    }
+    // SAFETY: catalog lookups returning InvalidOid when not found.
+    unsafe {
+        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
+        ext != pg_sys::InvalidOid
+            && pg_sys::get_rel_relkind(relid) as u8 == b'r'
+            && pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) == ext
+            && std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relid)).to_bytes() == b"key"
+    }
+}
+
 /// Reads the key bytes from privacy.key under the current snapshot.
 fn read_key() -> Vec<u8> {
     let relid = key_table_oid();

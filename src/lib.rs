@@ -22,6 +22,7 @@ mod masking_functions;
 mod policy_catalog;
 mod roles;
 mod roles_sql;
+mod row_security;
 mod schema;
 mod tree;
 

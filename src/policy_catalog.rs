@@ -234,11 +234,28 @@ fn check_column_label(object: pg_sys::ObjectAddress, label: Option<&str>) {
     }
     if let Some(label) = label {
         let rule = or_raise(parse_column_label(label));
-        // Compile now: syntax, types, trust. An error here rejects the label.
-        // SAFETY: relid/attnum name an existing column (PostgreSQL checked it).
-        let compiled = unsafe { compile_rule(relid, object.objectSubId as i16, &rule) };
-        if let Err(message) = compiled {
-            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message.0, message.1);
+        // Compile now: syntax, types, trust. An error here rejects the label. Errors raised by
+        // PostgreSQL's parser ("function ... does not exist", "syntax error") are re-raised with
+        // the column they concern, keeping their SQLSTATE.
+        let attno = object.objectSubId as i16;
+        let column = format!("{}.{}", relation_name(relid), attribute_name(relid, attno).unwrap_or_default());
+        let compiled = pgrx::PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: relid/attnum name an existing column (PostgreSQL checked it).
+            unsafe { compile_rule(relid, attno, &rule) }.map(|_| ())
+        }))
+        .catch_others(|caught| match caught {
+            pgrx::pg_sys::panic::CaughtError::PostgresError(report) | pgrx::pg_sys::panic::CaughtError::ErrorReport(report) => {
+                raise(
+                    report.sql_error_code(),
+                    format!("invalid masking rule for column {column}: {}", report.message()),
+                    report.hint().unwrap_or("Check the rule's syntax, function names and argument types.").to_owned(),
+                )
+            }
+            other => other.rethrow(),
+        })
+        .execute();
+        if let Err(RuleError(message, hint)) = compiled {
+            raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid masking rule for column {column}: {message}"), hint);
         }
     }
 }
@@ -744,25 +761,37 @@ pub unsafe fn substitute(
     }
 }
 
-/// Whether a materialized view's defining query reads a protected relation (directly or through
-/// views and other materialized views).
+/// Whether a materialized view's defining query uses a masked column (directly or through views
+/// and other materialized views): its stored data would then be the owner's unmasked view.
 fn matview_reads_protected(relid: pg_sys::Oid) -> bool {
-    // SAFETY: get_view_query returns the matview's stored query (owned by the relcache entry; we
-    // only read it while the relation is open).
+    // SAFETY: get_view_query returns the matview's stored query (owned by the relcache entry; it
+    // is only read while the relation is open). Nodes are tag-checked before casts.
     unsafe {
         let rel = pg_sys::relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let query = pg_sys::get_view_query(rel);
-        let mut relids = Vec::new();
+        let mut queries: Vec<*mut pg_sys::Query> = vec![query];
         walk(query.cast(), |node, _| {
-            if pgrx::is_a(node, pg_sys::NodeTag::T_RangeTblEntry) {
-                let rte = node as *mut pg_sys::RangeTblEntry;
-                if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION {
-                    relids.push(((*rte).relid, (*rte).inh));
-                }
+            if pgrx::is_a(node, pg_sys::NodeTag::T_Query) {
+                queries.push(node.cast());
             }
             false
         });
+        let mut uses_masked = false;
+        for q in queries {
+            for (index, rte) in crate::tree::rtable(q) {
+                if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION || (*rte).relid == relid {
+                    continue;
+                }
+                match protection((*rte).relid, (*rte).inh) {
+                    Protection::None => {}
+                    Protection::DerivedMatview => uses_masked = true,
+                    Protection::Masked(rules) => {
+                        uses_masked |= crate::tree::references_columns(q.cast(), index, 0, |a| a == 0 || rules.masks(a));
+                    }
+                }
+            }
+        }
         pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        relids.into_iter().any(|(r, inh)| r != relid && !matches!(protection(r, inh), Protection::None))
+        uses_masked
     }
 }
