@@ -12,10 +12,14 @@ trap 'cluster_stop bench' EXIT
 psql -X -q -d postgres -c "CREATE DATABASE bench"
 psql -X -q -d bench -c "CREATE EXTENSION pg_privacy"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(psql -X -At -d bench -c 'SELECT version()' | cut -d, -f1)"
-for f in "${@:-$root/benches/*.sql}"; do
-  # shellcheck disable=SC2086
-  for file in $f; do
-    echo "== $(basename "$file")"
-    psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file"
-  done
+for file in "$root"/benches/*.sql; do
+  echo "== $(basename "$file")"
+  psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file"
+done
+cluster_stop bench
+# Benchmarks that restart or reconfigure clusters run as scripts with clusters of their own.
+for script in "$root"/benches/*.sh; do
+  [ "$(basename "$script")" = run.sh ] && continue
+  echo "== $(basename "$script")"
+  "$script"
 done

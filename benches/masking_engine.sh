@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Masking engine benchmarks (issue 3), each a ratio measured in one run:
+#  1. masked full scan vs the same query through a hand-written masking view (same backend,
+#     interleaved, median of 7);
+#  2. masked primary-key lookups vs the hand-written view, pgbench prepared mode (alternating
+#     runs, median TPS);
+#  3. pgbench select-only with the library preloaded and rules on another table vs the same
+#     cluster restarted without the library (alternating restarts, median TPS).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../pgrx-tests/lib/cluster.sh
+. "$root/pgrx-tests/lib/cluster.sh"
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+name=engine
+cluster_start "$name" "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
+trap 'cluster_stop "$name"' EXIT
+dir=$(cluster_dir "$name")
+q() { psql -X -q -v ON_ERROR_STOP=1 -d bench "$@"; }
+psql -X -q -d postgres -c "CREATE DATABASE bench"
+q <<'SQL'
+CREATE EXTENSION pg_privacy;
+CREATE TABLE people AS
+SELECT g AS id, 'Customer' || g AS name, 'customer' || g || '@example.com' AS email,
+       lpad(g::text, 3, '0') || '-' || lpad((g % 100)::text, 2, '0') || '-' || lpad((g % 10000)::text, 4, '0') AS ssn,
+       'note ' || g AS note
+FROM generate_series(1, 500000) g;
+ALTER TABLE people ADD PRIMARY KEY (id);
+-- the hand-written peer: an unprotected copy behind a view computing the same expressions
+CREATE TABLE people_copy AS SELECT * FROM people;
+ALTER TABLE people_copy ADD PRIMARY KEY (id);
+CREATE VIEW people_view AS
+SELECT id, name, privacy.mask_email(email) AS email, 'XXX-XX-XXXX'::text AS ssn, NULL::text AS note FROM people_copy;
+SECURITY LABEL FOR privacy ON COLUMN people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SECURITY LABEL FOR privacy ON COLUMN people.ssn IS 'MASKED WITH VALUE ''XXX-XX-XXXX''';
+SECURITY LABEL FOR privacy ON COLUMN people.note IS 'MASKED WITH VALUE NULL';
+CREATE ROLE analyst LOGIN;
+CREATE ROLE viewer LOGIN;
+SECURITY LABEL FOR privacy ON ROLE analyst IS 'MASKED';
+GRANT SELECT ON people, people_copy, people_view TO analyst, viewer;
+VACUUM ANALYZE people;
+VACUUM ANALYZE people_copy;
+SQL
+
+echo "-- 1. full scan: masked table as analyst vs hand-written view as viewer (median of 7)"
+q <<'SQL'
+CREATE FUNCTION pg_temp.run_ms(who text, q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; ms float8;
+BEGIN
+    PERFORM set_config('role', who, true);
+    t0 := clock_timestamp();
+    EXECUTE q;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    PERFORM set_config('role', 'none', true);
+    RETURN ms;
+END $$;
+CREATE TEMP TABLE runs (kind text, ms float8);
+DO $$
+DECLARE
+    masked_q text := 'SELECT sum(length(email)) + sum(length(ssn)) + count(note) FROM people';
+    view_q   text := 'SELECT sum(length(email)) + sum(length(ssn)) + count(note) FROM people_view';
+BEGIN
+    PERFORM pg_temp.run_ms('analyst', masked_q); PERFORM pg_temp.run_ms('viewer', view_q);
+    FOR i IN 1..7 LOOP
+        INSERT INTO runs VALUES ('view', pg_temp.run_ms('viewer', view_q));
+        INSERT INTO runs VALUES ('masked', pg_temp.run_ms('analyst', masked_q));
+    END LOOP;
+END $$;
+SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'masked')::numeric, 1) AS masked_ms,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'view')::numeric, 1) AS view_ms,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'masked') /
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'view'))::numeric, 3) AS ratio,
+       '<= 1.10' AS target
+FROM runs;
+-- the masked role really sees masked values (a benchmark of the wrong thing proves nothing)
+SELECT set_config('role', 'analyst', false) IS NOT NULL AS as_analyst;
+SELECT email, ssn, note FROM people WHERE id = 42;
+RESET ROLE;
+SQL
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+tps() { grep -oE 'tps = [0-9.]+' | head -1 | awk '{print $3}'; }
+
+echo "-- 2. primary-key lookups, pgbench -M prepared, ${ROUNDS} alternating runs of ${SECONDS_PER_RUN}s"
+echo '\set id random(1, 500000)
+SELECT id, name, email, ssn, note FROM people WHERE id = :id;' >"$dir/masked.sql"
+echo '\set id random(1, 500000)
+SELECT id, name, email, ssn, note FROM people_view WHERE id = :id;' >"$dir/view.sql"
+masked_tps=() view_tps=()
+for _ in $(seq "$ROUNDS"); do
+  view_tps+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U viewer -f "$dir/view.sql" bench 2>/dev/null | tps)")
+  masked_tps+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U analyst -f "$dir/masked.sql" bench 2>/dev/null | tps)")
+done
+m=$(printf '%s\n' "${masked_tps[@]}" | median); v=$(printf '%s\n' "${view_tps[@]}" | median)
+echo "masked tps: ${masked_tps[*]} (median $m); view tps: ${view_tps[*]} (median $v)"
+echo "ratio: $(awk -v a="$m" -v b="$v" 'BEGIN {printf "%.3f", a / b}') (target >= 0.90)"
+
+echo "-- 3. pgbench select-only (scale 10, -M prepared, 2 clients) with and without the library"
+"$PG_BIN/pgbench" -q -i -s 10 bench >/dev/null 2>&1
+conf="$dir/data/postgresql.conf"
+with_tps=() without_tps=()
+restart() { as_postgres env -u RUST_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir/data" -w -m fast restart -l "$dir/server.log" >/dev/null; }
+for _ in $(seq "$ROUNDS"); do
+  as_postgres sed -i 's/^#*shared_preload_libraries.*/shared_preload_libraries = '\''pg_privacy'\''/' "$conf"; restart
+  with_tps+=("$("$PG_BIN/pgbench" -n -S -M prepared -c 2 -j 2 -T "$SECONDS_PER_RUN" bench 2>/dev/null | tps)")
+  as_postgres sed -i 's/^shared_preload_libraries.*/#&/' "$conf"; restart
+  without_tps+=("$("$PG_BIN/pgbench" -n -S -M prepared -c 2 -j 2 -T "$SECONDS_PER_RUN" bench 2>/dev/null | tps)")
+done
+w=$(printf '%s\n' "${with_tps[@]}" | median); wo=$(printf '%s\n' "${without_tps[@]}" | median)
+echo "with library tps: ${with_tps[*]} (median $w); without: ${without_tps[*]} (median $wo)"
+echo "ratio: $(awk -v a="$w" -v b="$wo" 'BEGIN {printf "%.3f", a / b}') (target >= 0.98)"
