@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../pgrx-tests/lib/cluster.sh
 . "$root/pgrx-tests/lib/cluster.sh"
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 name=engine
 cluster_start "$name" "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"

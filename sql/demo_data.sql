@@ -38,3 +38,17 @@ INSERT INTO crm.customers VALUES
 INSERT INTO crm.orders
 SELECT g, 1 + (g * 7) % 10, timestamptz '2026-01-01' + g * interval '37 hours', round((10 + (g * 37) % 490)::numeric + 0.99, 2)
 FROM generate_series(1, 40) g;
+
+-- Masking rules: what an analyst sees instead of the real values.
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.last_name   IS 'MASKED WITH FUNCTION privacy.pseudo_last_name(last_name)';
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.email       IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.phone       IS 'MASKED WITH FUNCTION privacy.mask_phone(phone)';
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.card_number IS 'MASKED WITH FUNCTION privacy.mask_card(card_number)';
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.iban        IS 'MASKED WITH VALUE NULL';
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.birth_date  IS 'MASKED WITH FUNCTION privacy.generalize_date(birth_date, ''decade'')';
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.last_ip     IS 'MASKED WITH FUNCTION privacy.mask_ip(last_ip)';
+
+CREATE ROLE analyst LOGIN;
+SECURITY LABEL FOR privacy ON ROLE analyst IS 'MASKED';
+GRANT USAGE ON SCHEMA crm TO analyst;
+GRANT SELECT ON ALL TABLES IN SCHEMA crm TO analyst;

@@ -25,6 +25,15 @@ impl Row {
         }
     }
 
+    pub fn bool(&self, attno: i32) -> bool {
+        // SAFETY: as in `oid`.
+        unsafe {
+            let mut isnull = false;
+            let d = pg_sys::heap_getattr(self.tuple, attno, self.desc, &mut isnull);
+            !isnull && bool::from_datum(d, false).unwrap_or(false)
+        }
+    }
+
     pub fn int4(&self, attno: i32) -> i32 {
         // SAFETY: as in `oid`.
         unsafe {
@@ -175,4 +184,16 @@ pub fn policy_names(relid: pg_sys::Oid) -> Vec<String> {
         }
     });
     out
+}
+
+/// The extension's schema if pg_privacy is installed in this database.
+pub fn extension_installed() -> Option<pg_sys::Oid> {
+    // SAFETY: catalog lookups with missing_ok.
+    unsafe {
+        if pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true) == pg_sys::InvalidOid {
+            return None;
+        }
+        let nsp = pg_sys::get_namespace_oid(c"privacy".as_ptr(), true);
+        (nsp != pg_sys::InvalidOid).then_some(nsp)
+    }
 }

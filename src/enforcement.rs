@@ -435,15 +435,19 @@ unsafe fn guard_labelled_table(stmt: *mut pg_sys::SecLabelStmt, query_string: *c
 }
 
 /// pg_dump starts with `SET row_security = off`, which makes any query on a table with row
-/// security fail for roles subject to it. Masked roles are always subject to row security, so
-/// for them the setting is kept on: their dumps work, with masking and policies applied.
+/// security fail for roles subject to it. Masked roles and roles filtered by consent are always
+/// subject to row security, so for them the setting is kept on: their dumps work, with masking
+/// and policies applied.
 unsafe fn force_row_security_on(stmt: *mut pg_sys::VariableSetStmt) {
     // SAFETY: fields of a valid VariableSetStmt; the replacement argument is a new A_Const.
     unsafe {
         if (*stmt).kind != pg_sys::VariableSetKind::VAR_SET_VALUE || (*stmt).name.is_null() {
             return;
         }
-        if CStr::from_ptr((*stmt).name).to_bytes() != b"row_security" || !any_rules() || !roles::current_user_masked() {
+        if CStr::from_ptr((*stmt).name).to_bytes() != b"row_security" {
+            return;
+        }
+        if !((any_rules() && roles::current_user_masked()) || crate::consent::session_is_filtered()) {
             return;
         }
         let on = node::<pg_sys::A_Const>(pg_sys::NodeTag::T_A_Const);

@@ -101,4 +101,51 @@ mod tests {
     fn bucket_numeric_zero_width() {
         Spi::run("SELECT privacy.bucket(1.5::numeric, 0::numeric)").unwrap();
     }
+
+    fn setup_masked_table() {
+        Spi::run(
+            "CREATE TABLE t_people (id int, email text, ssn text);
+             INSERT INTO t_people VALUES (1, 'alice@example.com', '123-45-6789');
+             SECURITY LABEL FOR privacy ON COLUMN t_people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+             SECURITY LABEL FOR privacy ON COLUMN t_people.ssn IS 'MASKED WITH VALUE ''XXX''';
+             CREATE ROLE t_analyst;
+             GRANT SELECT ON t_people TO t_analyst;
+             SECURITY LABEL FOR privacy ON ROLE t_analyst IS 'MASKED';",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn masked_role_sees_masked_values_and_owner_raw() {
+        setup_masked_table();
+        assert_eq!(text("SELECT email FROM t_people").as_deref(), Some("alice@example.com"));
+        Spi::run("SET LOCAL ROLE t_analyst").unwrap();
+        assert_eq!(text("SELECT email || ' ' || ssn FROM t_people").as_deref(), Some("a***@example.com XXX"));
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM t_people WHERE ssn LIKE '1%'").unwrap(), Some(0));
+        Spi::run("RESET ROLE").unwrap();
+        assert_eq!(text("SELECT ssn FROM t_people").as_deref(), Some("123-45-6789"));
+    }
+
+    #[pg_test]
+    fn masked_roles_view_gives_reasons() {
+        setup_masked_table();
+        Spi::run("CREATE ROLE t_member IN ROLE t_analyst").unwrap();
+        assert_eq!(
+            text("SELECT string_agg(role || ': ' || reason, '; ' ORDER BY role) FROM privacy.masked_roles WHERE role LIKE 't!_%' ESCAPE '!'").as_deref(),
+            Some("t_analyst: labelled MASKED; t_member: member of masked role t_analyst")
+        );
+    }
+
+    #[pg_test(error = "invalid masking rule for column public.t_people.email: masking rule for column \"email\" returns type point, which cannot be assigned to the column's type text")]
+    fn rule_of_wrong_type_is_refused() {
+        setup_masked_table();
+        Spi::run("SECURITY LABEL FOR privacy ON COLUMN t_people.email IS 'MASKED WITH FUNCTION point(1,1)'").unwrap();
+    }
+
+    #[pg_test(error = "masked roles cannot call privacy.hash(text) directly")]
+    fn masked_role_cannot_hash_chosen_input() {
+        setup_masked_table();
+        Spi::run("SET LOCAL ROLE t_analyst").unwrap();
+        Spi::run("SELECT privacy.hash('guess')").unwrap();
+    }
 }

@@ -14,6 +14,8 @@
 use pgrx::prelude::*;
 
 mod catalog_scan;
+mod consent;
+mod consent_registry;
 mod enforcement;
 mod errors;
 mod guc;
@@ -52,6 +54,7 @@ pub extern "C-unwind" fn _PG_init() {
     roles::init();
     policy_catalog::init();
     enforcement::init();
+    consent::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

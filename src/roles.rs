@@ -40,10 +40,14 @@ struct RoleCache {
 
 thread_local! {
     static CACHE: RefCell<RoleCache> = RefCell::new(RoleCache::default());
+    /// The last decision, (role, masked_by_default, masked): the common case asks about the same
+    /// role many times per statement (hooks, keyed-function checks), so it skips the map.
+    static LAST: std::cell::Cell<Option<(pg_sys::Oid, bool, bool)>> = const { std::cell::Cell::new(None) };
 }
 
 /// Drops every cached decision (invalidation callbacks, label changes).
 pub fn reset() {
+    LAST.with(|l| l.set(None));
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         let generation = cache.generation + 1;
@@ -144,7 +148,19 @@ pub fn masked_because(role: pg_sys::Oid) -> Option<MaskedBecause> {
 }
 
 pub fn is_masked(role: pg_sys::Oid) -> bool {
-    masked_because(role).is_some()
+    let by_default = MASKED_BY_DEFAULT.get();
+    if let Some((last_role, last_default, masked)) = LAST.with(|l| l.get()) {
+        if last_role == role && last_default == by_default {
+            return masked;
+        }
+    }
+    let generation = CACHE.with(|c| c.borrow().generation);
+    let masked = masked_because(role).is_some();
+    // Only remember a decision no invalidation arrived during.
+    if CACHE.with(|c| c.borrow().generation) == generation {
+        LAST.with(|l| l.set(Some((role, by_default, masked))));
+    }
+    masked
 }
 
 /// Whether the current user (current_user) is masked.

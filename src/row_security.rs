@@ -55,8 +55,18 @@ fn cstring(s: &str) -> *mut std::ffi::c_char {
     unsafe { pg_sys::pstrdup(c.as_ptr()) }
 }
 
+/// Turns on the guards for a consent subject table, and FORCE ROW LEVEL SECURITY, so the table's
+/// owner and views owned by it are filtered too (consent binds everyone acting for a purpose).
+pub fn protect_forced(relid: pg_sys::Oid) {
+    protect_with(relid, c"SELECT privacy.set_subject(...)".as_ptr(), true);
+}
+
 /// Turns on the guards for `relid` and every partition or child below it.
 pub fn protect(relid: pg_sys::Oid, query_string: *const std::ffi::c_char) {
+    protect_with(relid, query_string, false);
+}
+
+fn protect_with(relid: pg_sys::Oid, query_string: *const std::ffi::c_char, force: bool) {
     let mut queue = vec![relid];
     let mut seen = Vec::new();
     while let Some(rel) = queue.pop() {
@@ -65,12 +75,12 @@ pub fn protect(relid: pg_sys::Oid, query_string: *const std::ffi::c_char) {
         }
         seen.push(rel);
         // SAFETY: rel is an existing relation (from pg_inherits or the labelled column).
-        unsafe { protect_one(rel, query_string) };
+        unsafe { protect_one(rel, query_string, force) };
         queue.extend(children_of(rel));
     }
 }
 
-unsafe fn protect_one(relid: pg_sys::Oid, query_string: *const std::ffi::c_char) {
+unsafe fn protect_one(relid: pg_sys::Oid, query_string: *const std::ffi::c_char, force: bool) {
     // SAFETY: catalog lookups; node construction in the current context; AlterTableInternal and
     // ProcessUtility run as the current user, who just passed the label permission checks.
     unsafe {
@@ -82,7 +92,9 @@ unsafe fn protect_one(relid: pg_sys::Oid, query_string: *const std::ffi::c_char)
         if tuple.is_null() {
             return;
         }
-        let rls_enabled = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relrowsecurity;
+        let class = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple);
+        let rls_enabled = (*class).relrowsecurity;
+        let rls_forced = (*class).relforcerowsecurity;
         pg_sys::ReleaseSysCache(tuple);
         let existing = policy_names(relid);
 
@@ -105,6 +117,14 @@ unsafe fn protect_one(relid: pg_sys::Oid, query_string: *const std::ffi::c_char)
                 (*always).location = -1;
                 create_policy(range, ALL_ROWS_POLICY, true, always.cast(), query_string);
             }
+        }
+        if force && !rls_forced {
+            let cmd = node::<pg_sys::AlterTableCmd>(pg_sys::NodeTag::T_AlterTableCmd);
+            (*cmd).subtype = pg_sys::AlterTableType::AT_ForceRowSecurity;
+            let mut cmds = PgList::<pg_sys::AlterTableCmd>::new();
+            cmds.push(cmd);
+            pg_sys::AlterTableInternal(relid, cmds.into_pg(), false);
+            pg_sys::CommandCounterIncrement();
         }
         if !existing.iter().any(|p| p == PRELOADED_POLICY) {
             let call = node::<pg_sys::FuncCall>(pg_sys::NodeTag::T_FuncCall);

@@ -65,6 +65,16 @@ CREATE TRIGGER key_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON priva
 INSERT INTO privacy.key (key) VALUES (privacy.random_key());
 SELECT pg_catalog.pg_extension_config_dump('privacy.key', '');
 REVOKE ALL ON FUNCTION privacy.key_changed() FROM PUBLIC;
+
+-- Registry changes change what every session filters: tell all backends (cached plans too).
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.purpose
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.role_purpose
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.subject_table
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_config_changed();
+REVOKE ALL ON FUNCTION privacy.consent_config_changed() FROM PUBLIC;
+
 "#,
     name = "key_init",
     finalize

@@ -82,3 +82,41 @@ pub unsafe fn references_columns(node: *mut pg_sys::Node, varno: i32, depth: i32
         })
     }
 }
+
+struct ParamContext<'a> {
+    replacements: &'a [*mut pg_sys::Node],
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn replace_params_walker(node: *mut pg_sys::Node, context: *mut std::ffi::c_void) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    // SAFETY: context is the ParamContext of replace_param_refs; nodes are tag-checked.
+    unsafe {
+        let ctx = &*(context as *mut ParamContext);
+        if pgrx::is_a(node, pg_sys::NodeTag::T_A_Expr) {
+            let expr = node as *mut pg_sys::A_Expr;
+            for side in [&mut (*expr).lexpr, &mut (*expr).rexpr] {
+                if !side.is_null() && pgrx::is_a(*side, pg_sys::NodeTag::T_ParamRef) {
+                    let number = (*(*side as *mut pg_sys::ParamRef)).number as usize;
+                    if number >= 1 && number <= ctx.replacements.len() {
+                        *side = ctx.replacements[number - 1];
+                    }
+                }
+            }
+        }
+        pg_sys::raw_expression_tree_walker(node, Some(replace_params_walker), context)
+    }
+}
+
+/// In a raw (unanalysed) parse tree, replaces each `$n` operand of an operator by
+/// `replacements[n - 1]`. Used to put nodes, never text, into constant SQL templates.
+///
+/// # Safety
+/// `node` must be a valid raw parse tree; the replacements valid raw nodes.
+pub unsafe fn replace_param_refs(node: *mut pg_sys::Node, replacements: &[*mut pg_sys::Node]) {
+    let mut ctx = ParamContext { replacements };
+    // SAFETY: ctx outlives the walk.
+    unsafe { replace_params_walker(node, &mut ctx as *mut ParamContext as *mut std::ffi::c_void) };
+}

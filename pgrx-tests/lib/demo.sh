@@ -39,11 +39,26 @@ FROM crm.orders o JOIN crm.customers c ON c.id = o.customer_id
 GROUP BY 1 ORDER BY total DESC LIMIT 5;
 SQL
 
+echo
+echo "== Dynamic masking: the owner's view and the analyst's view of the same table =="
+show_customers() {
+  psql -d shop -U "$1" -P pager=off -c "SELECT id, first_name, last_name, email, phone, card_number, birth_date, last_ip FROM crm.customers ORDER BY id LIMIT 5"
+}
+echo "-- as postgres (unmasked):"
+show_customers postgres
+echo "-- as analyst (labelled MASKED): same query, no application change"
+show_customers analyst
+echo "-- the analyst cannot search on the real values either:"
+psql -d shop -U analyst -P pager=off -c "SELECT count(*) AS found FROM crm.customers WHERE email = 'alice.martin@example.com'"
+echo "-- the rules in force (SELECT * FROM privacy.masking_rules):"
+psql -d shop -P pager=off -c "SELECT * FROM privacy.masking_rules"
+
 cat <<EOF
 
 The demo cluster is running. Connect with:
 
-    psql -h 127.0.0.1 -p $PGPORT -U postgres shop
+    psql -h 127.0.0.1 -p $PGPORT -U postgres shop     # the owner: real values
+    psql -h 127.0.0.1 -p $PGPORT -U analyst shop      # a masked analyst
 
 Stop it with: make demo-stop
 EOF
