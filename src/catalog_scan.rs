@@ -174,13 +174,20 @@ pub fn role_labels() -> Vec<(pg_sys::Oid, String)> {
 const POLICY_RELATION_ID: u32 = 3256;
 const POLICY_POLRELID_POLNAME_INDEX: u32 = 3258;
 
+pub const POLICY_CLASS_ID: u32 = POLICY_RELATION_ID;
+
 /// Names of the row-security policies on `relid`.
 pub fn policy_names(relid: pg_sys::Oid) -> Vec<String> {
+    policies(relid).into_iter().map(|(_, name)| name).collect()
+}
+
+/// (oid, name) of the row-security policies on `relid`.
+pub fn policies(relid: pg_sys::Oid) -> Vec<(pg_sys::Oid, String)> {
     let mut out = Vec::new();
     // pg_policy: oid (1), polname (2), polrelid (3)
     scan_catalog(pg_sys::Oid::from(POLICY_RELATION_ID), Some((POLICY_POLRELID_POLNAME_INDEX, 3, relid)), |row| {
         if let Some(name) = row.name(2) {
-            out.push(name);
+            out.push((row.oid(1), name));
         }
     });
     out

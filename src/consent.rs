@@ -117,6 +117,11 @@ unsafe extern "C-unwind" fn check_purpose(
         if allowed_purposes(user).contains(&wanted) {
             return true;
         }
+        // Superusers may store any existing purpose (ALTER ROLE/DATABASE ... SET); the role
+        // that uses it is checked when it acts.
+        if pg_sys::superuser() && registry().purposes.contains_key(&wanted) {
+            return true;
+        }
         let message = CString::new(format!(
             "role \"{}\" is not allowed to act for purpose \"{}\"",
             crate::roles::role_name(user),
@@ -273,7 +278,10 @@ unsafe extern "C-unwind" fn consent_policies(cmd: pg_sys::CmdType::Type, relatio
             match session_filter(pg_sys::GetUserId()) {
                 Filter::None => {}
                 Filter::NoRows => policies.push(policy(pg_sys::makeBoolConst(false, false).cast(), false)),
-                Filter::ConsentFor(purpose) => policies.push(policy(consent_condition(relation, column, &purpose), true)),
+                Filter::ConsentFor(purpose) => {
+                    let locking = cmd != pg_sys::CmdType::CMD_SELECT;
+                    policies.push(policy(consent_condition(relation, column, &purpose, locking), true))
+                }
             }
         }
         policies.into_pg()
@@ -298,7 +306,13 @@ unsafe fn policy(qual: *mut pg_sys::Expr, has_sublinks: bool) -> *mut pg_sys::Ro
 
 /// Builds `EXISTS (SELECT 1 FROM privacy.consent c WHERE c.purpose = <purpose> AND c.<key> =
 /// <subject column> AND c.active_until > now())` over Vars of varno 1, for `relation`.
-unsafe fn consent_condition(relation: pg_sys::Relation, column: &str, purpose: &str) -> *mut pg_sys::Expr {
+///
+/// With `locking` (UPDATE, DELETE, and the UPDATE check of SELECT ... FOR UPDATE/SHARE) the
+/// sub-select reads the consent row FOR SHARE: in READ COMMITTED, a row re-fetched after waiting
+/// for a concurrent transaction is then checked against the consent as that transaction left it,
+/// not as the statement's snapshot saw it (the race described in PostgreSQL's row-security
+/// documentation), and a withdrawal waits for statements that are locking rows under the consent.
+unsafe fn consent_condition(relation: pg_sys::Relation, column: &str, purpose: &str, locking: bool) -> *mut pg_sys::Expr {
     // SAFETY: parse-analysis of a constant template in a parse state holding the subject table;
     // placeholders are replaced by nodes, never by text; the search_path is pinned around it.
     unsafe {
@@ -320,7 +334,8 @@ unsafe fn consent_condition(relation: pg_sys::Relation, column: &str, purpose: &
         };
         let template = CString::new(format!(
             "SELECT EXISTS (SELECT 1 FROM privacy.consent c WHERE c.purpose = $1 AND c.{key} = $2 \
-             AND c.active_until > pg_catalog.now())"
+             AND c.active_until > pg_catalog.now(){})",
+            if locking { " FOR SHARE" } else { "" }
         ))
         .unwrap_or_default();
         let nest = pg_sys::NewGUCNestLevel();
@@ -395,6 +410,11 @@ fn consent_config_changed<'a>(
     // SAFETY: queues a relcache-wide invalidation, sent at commit (and applied locally at the
     // next command).
     unsafe { pg_sys::CacheInvalidateRelcacheAll() };
+    // Every subject table has its row-security guards; this also re-creates them when a restore
+    // reloads privacy.subject_table (the policies are extension members, not dumped).
+    for relid in load_registry().subjects.keys() {
+        crate::row_security::protect_forced(*relid);
+    }
     Ok(None)
 }
 
@@ -410,3 +430,70 @@ extension_sql!(
     name = "guard_subject_table_privileges",
     requires = [guard_subject_table]
 );
+
+/// Whether the current session's reads of subject tables are filtered (a purpose needing consent,
+/// or none chosen among several).
+pub fn session_filtered() -> bool {
+    if registry().subjects.is_empty() {
+        return false;
+    }
+    // SAFETY: reads a backend global.
+    !matches!(session_filter(unsafe { pg_sys::GetUserId() }), Filter::None)
+}
+
+/// Row security is skipped for tables read through a view owned by a superuser or a BYPASSRLS
+/// role (the view's owner is the checking role). Consent binds the session, not the view's owner:
+/// for a filtered session, such subject-table reads get the same condition as security quals at
+/// planning time.
+///
+/// # Safety
+/// `query` must be a valid Query being planned.
+pub unsafe fn add_bypassed_filters(query: *mut pg_sys::Query) {
+    let reg = registry();
+    if reg.subjects.is_empty() {
+        return;
+    }
+    // SAFETY: reads a backend global.
+    let filter = session_filter(unsafe { pg_sys::GetUserId() });
+    if matches!(filter, Filter::None) {
+        return;
+    }
+    let mut queries: Vec<*mut pg_sys::Query> = vec![query];
+    // SAFETY: walking a valid tree; Query nodes are tag-checked.
+    unsafe {
+        crate::tree::walk(query.cast(), |node, _| {
+            if pgrx::is_a(node, pg_sys::NodeTag::T_Query) {
+                queries.push(node.cast());
+            }
+            false
+        });
+        for q in queries {
+            for (index, rte) in crate::tree::rtable(q) {
+                if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+                    continue;
+                }
+                let Some(column) = reg.subjects.get(&(*rte).relid) else { continue };
+                let checker = (*rte).checkAsUser;
+                if checker == pg_sys::InvalidOid || !(pg_sys::superuser_arg(checker) || pg_sys::has_bypassrls_privilege(checker)) {
+                    continue; // row security applied to this read already
+                }
+                let qual: *mut pg_sys::Node = match &filter {
+                    Filter::None => continue,
+                    Filter::NoRows => pg_sys::makeBoolConst(false, false),
+                    Filter::ConsentFor(purpose) => {
+                        let rel = pg_sys::relation_open((*rte).relid, pg_sys::NoLock as pg_sys::LOCKMODE);
+                        let locking = (*q).resultRelation == index || !(*q).rowMarks.is_null();
+                        let cond = consent_condition(rel, column, purpose, locking) as *mut pg_sys::Node;
+                        pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+                        (*q).hasSubLinks = true;
+                        cond
+                    }
+                };
+                if index != 1 {
+                    pg_sys::ChangeVarNodes(qual, 1, index, 0);
+                }
+                (*rte).securityQuals = pg_sys::lappend((*rte).securityQuals, qual.cast());
+            }
+        }
+    }
+}

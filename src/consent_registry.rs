@@ -97,6 +97,9 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.subject_table', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.role_purpose', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.consent_event', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.consent_event_event_id_seq', '');
+-- pg_dump reads the sequence of every configuration table; its value (a count of events) is all
+-- it reveals, so anyone may read it and non-superusers' dumps work.
+GRANT SELECT ON SEQUENCE privacy.consent_event_event_id_seq TO PUBLIC;
 "#,
     name = "consent_tables",
     requires = ["key_table"]
@@ -186,7 +189,7 @@ BEGIN
             USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM privacy.purposes.';
     END IF;
     IF valid_until IS NOT NULL AND valid_until <= pg_catalog.now() AND state = 'granted' THEN
-        RAISE EXCEPTION 'consent would expire before it is recorded (%)', valid_until
+        RAISE EXCEPTION 'consent would expire before it is recorded'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a future expires_at, or none.';
     END IF;
     INSERT INTO privacy.consent_event (subject, purpose, state, valid_until, source)

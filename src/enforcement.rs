@@ -81,6 +81,8 @@ unsafe extern "C-unwind" fn planner(
             }
         }
     }
+    // SAFETY: parse is the valid Query handed to the planner.
+    unsafe { crate::consent::add_bypassed_filters(parse) };
     // SAFETY: calling the previous hook or the standard planner with the arguments we were given.
     let stmt = unsafe {
         match PREV_PLANNER {
@@ -390,6 +392,13 @@ unsafe extern "C-unwind" fn process_utility(
         let stmt = (*pstmt).utilityStmt;
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt) {
             check_set_role(stmt.cast());
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_ExplainStmt) {
+            refuse_counting_hidden_rows(stmt.cast());
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) && guard_policy_exists(stmt.cast()) {
+            // A restore re-creates pg_privacy's own guard policies before the dump's CREATE
+            // POLICY for them runs (labels and registry come first): keep the existing one.
+            pgrx::notice!("pg_privacy guard policy already exists, kept");
+            return;
         } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CopyStmt) {
             if let Some(rewritten) = masked_copy(pstmt, stmt.cast()) {
                 pstmt = rewritten;
@@ -460,6 +469,37 @@ unsafe fn force_row_security_on(stmt: *mut pg_sys::VariableSetStmt) {
     }
 }
 
+/// Whether a CREATE POLICY names one of pg_privacy's guard policies that already exists.
+unsafe fn guard_policy_exists(stmt: *mut pg_sys::CreatePolicyStmt) -> bool {
+    // SAFETY: fields of a valid CreatePolicyStmt; the relation lookup may find nothing.
+    unsafe {
+        let name = CStr::from_ptr((*stmt).policy_name).to_string_lossy();
+        if name != crate::row_security::ALL_ROWS_POLICY && name != crate::row_security::PRELOADED_POLICY {
+            return false;
+        }
+        let relid = pg_sys::RangeVarGetRelidExtended((*stmt).table, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        relid != pg_sys::InvalidOid && crate::catalog_scan::policy_names(relid).iter().any(|p| *p == name)
+    }
+}
+
+/// EXPLAIN ANALYZE counts the rows a filter removed ("Rows Removed by Filter"), so for a
+/// session filtered by consent it would count the rows of subjects who did not consent.
+unsafe fn refuse_counting_hidden_rows(stmt: *mut pg_sys::ExplainStmt) {
+    // SAFETY: options of a valid ExplainStmt are DefElems.
+    unsafe {
+        let analyze = PgList::<pg_sys::DefElem>::from_pg((*stmt).options).iter_ptr().any(|opt| {
+            CStr::from_ptr((*opt).defname).to_bytes() == b"analyze" && pg_sys::defGetBoolean(opt)
+        });
+        if analyze && crate::consent::session_filtered() {
+            raise(
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                "EXPLAIN ANALYZE is not available to sessions filtered by consent",
+                "Its row counters would count the rows of subjects without consent. Use EXPLAIN without ANALYZE.",
+            );
+        }
+    }
+}
+
 /// `SET ROLE x` from a session whose login role is masked: refused if x is unmasked.
 unsafe fn check_set_role(stmt: *mut pg_sys::VariableSetStmt) {
     // SAFETY: fields of a valid VariableSetStmt; args is a list of A_Const.
@@ -501,10 +541,14 @@ unsafe fn masked_copy(pstmt: *mut pg_sys::PlannedStmt, copy: *mut pg_sys::CopySt
             return None;
         }
         let relid = pg_sys::RangeVarGetRelidExtended((*copy).relation, pg_sys::AccessShareLock as i32, 0, None, std::ptr::null_mut());
-        // pg_dump copies extension configuration tables, the key table included. Only superusers
-        // may read the key; for anyone else the key table dumps as empty (COPY (SELECT WHERE
-        // false)), so their dumps work and carry no key. A restore of such a dump gets a new key.
-        if crate::keys::is_key_table(relid) && !pg_sys::superuser() {
+        // pg_dump copies extension configuration tables: the key table (superusers only) and the
+        // consent registry. For a role that may not read one, it dumps as empty (COPY (SELECT
+        // WHERE false)) instead of failing, so that role's dumps work and carry neither the key
+        // nor the registry. A restore of such a dump gets a new key and an empty registry.
+        if crate::keys::is_extension_table(relid)
+            && pg_sys::pg_class_aclcheck(relid, pg_sys::GetUserId(), pg_sys::ACL_SELECT as pg_sys::AclMode)
+                != pg_sys::AclResult::ACLCHECK_OK
+        {
             let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
             let never = node::<pg_sys::A_Const>(pg_sys::NodeTag::T_A_Const);
             (*never).val.boolval.type_ = pg_sys::NodeTag::T_Boolean;

@@ -35,6 +35,13 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
     // InvalidOid means "all relations" (cache reset): drop the key then too.
     if relid == pg_sys::InvalidOid || relid == ours {
         KEYRING.with(|k| k.borrow_mut().take());
+        KEY_TABLE.with(|t| *t.borrow_mut() = pg_sys::InvalidOid);
+    }
+    if relid != pg_sys::InvalidOid && relid == ours {
+        // The key table changes only with the extension itself (DROP/CREATE EXTENSION): every
+        // OID cached from the old extension is stale.
+        crate::policy_catalog::reset();
+        crate::consent::reset();
     }
 }
 
@@ -72,19 +79,14 @@ fn key_table_oid() -> pg_sys::Oid {
     relid
 }
 
-/// Whether `relid` is the extension's key table (false when the extension is not installed).
-pub fn is_key_table(relid: pg_sys::Oid) -> bool {
-    let cached = KEY_TABLE.with(|t| *t.borrow());
-    if cached != pg_sys::InvalidOid {
-        return cached == relid;
-    }
+/// Whether `relid` is a table of the pg_privacy extension (key table, consent registry).
+pub fn is_extension_table(relid: pg_sys::Oid) -> bool {
     // SAFETY: catalog lookups returning InvalidOid when not found.
     unsafe {
         let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
         ext != pg_sys::InvalidOid
             && pg_sys::get_rel_relkind(relid) as u8 == b'r'
             && pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) == ext
-            && std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relid)).to_bytes() == b"key"
     }
 }
 
@@ -158,9 +160,13 @@ fn random_key() -> Vec<u8> {
 /// Trigger on privacy.key: tells every backend to drop its cached keyring.
 #[pg_trigger]
 fn key_changed<'a>(
-    _trigger: &'a pgrx::PgTrigger<'a>,
+    trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, std::convert::Infallible> {
-    let relid = key_table_oid();
+    // The trigger's own relation, not a cached OID: the extension may have been re-created.
+    let relid = match trigger.relation() {
+        Ok(rel) => rel.oid(),
+        Err(_) => key_table_oid(),
+    };
     // SAFETY: queues a relcache invalidation for an existing relation; sent at commit.
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
     Ok(None)

@@ -13,7 +13,11 @@
 //! Why RLS at all, beyond fail-closed: PostgreSQL hides its own side channels (pg_stats rows,
 //! constraint-violation details, statistics given to leaky operators) only when row security is
 //! active for the reader. The policies are created from node trees, never from SQL text.
-//! FORCE ROW LEVEL SECURITY is not set: it would make the owner's own pg_dump fail.
+//! FORCE ROW LEVEL SECURITY is not set for masking: it would make the owner's own pg_dump fail.
+//!
+//! The policies are recorded as members of the extension, like the objects CREATE EXTENSION
+//! makes: pg_dump leaves them out (a restore would otherwise collide with the ones the restored
+//! labels and registry re-create through this module) and DROP EXTENSION removes them.
 
 use std::ffi::CString;
 
@@ -175,6 +179,31 @@ unsafe fn create_policy(
             pg_sys::None_Receiver,
             std::ptr::null_mut(),
         );
+        pg_sys::CommandCounterIncrement();
+        record_as_extension_member(table, name);
+    }
+}
+
+/// Makes the policy `name` on `table` a member of the pg_privacy extension.
+unsafe fn record_as_extension_member(table: *mut pg_sys::RangeVar, name: &str) {
+    // SAFETY: the relation exists (the policy was just created on it); recordDependencyOn writes
+    // a pg_depend row for two existing objects.
+    unsafe {
+        let relid = pg_sys::RangeVarGetRelidExtended(table, pg_sys::NoLock as i32, 0, None, std::ptr::null_mut());
+        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
+        let Some((policy, _)) = crate::catalog_scan::policies(relid).into_iter().find(|(_, n)| n == name) else {
+            return;
+        };
+        if ext == pg_sys::InvalidOid {
+            return;
+        }
+        let member = pg_sys::ObjectAddress {
+            classId: pg_sys::Oid::from(crate::catalog_scan::POLICY_CLASS_ID),
+            objectId: policy,
+            objectSubId: 0,
+        };
+        let extension = pg_sys::ObjectAddress { classId: pg_sys::ExtensionRelationId, objectId: ext, objectSubId: 0 };
+        pg_sys::recordDependencyOn(&member, &extension, pg_sys::DependencyType::DEPENDENCY_EXTENSION);
         pg_sys::CommandCounterIncrement();
     }
 }
