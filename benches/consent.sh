@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Consent filter benchmarks (issue 4), ratios measured in one run:
+#  1. filtered full scan vs the peer a DBA would write today: a hand-written RLS policy with an
+#     EXISTS sub-select over an indexed consent table (same backend, interleaved, median of 7);
+#  2. primary-key lookups, pgbench prepared mode, alternating runs, median TPS.
+# 500,000 subjects, half of them consenting.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../pgrx-tests/lib/cluster.sh
+. "$root/pgrx-tests/lib/cluster.sh"
+ROUNDS=${ROUNDS:-5}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+name=consent
+cluster_start "$name" "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
+trap 'cluster_stop "$name"' EXIT
+dir=$(cluster_dir "$name")
+q() { psql -X -q -v ON_ERROR_STOP=1 -d bench "$@"; }
+psql -X -q -d postgres -c "CREATE DATABASE bench"
+q <<'SQL'
+CREATE EXTENSION pg_privacy;
+CREATE TABLE people AS SELECT g AS id, 'Customer ' || g AS name FROM generate_series(1, 500000) g;
+ALTER TABLE people ADD PRIMARY KEY (id);
+CREATE TABLE people_peer AS SELECT * FROM people;
+ALTER TABLE people_peer ADD PRIMARY KEY (id);
+CREATE ROLE marketing_app LOGIN;
+CREATE ROLE peer_app LOGIN;
+GRANT SELECT ON people, people_peer TO marketing_app, peer_app;
+-- pg_privacy
+SELECT privacy.create_purpose('marketing', true);
+SELECT privacy.set_subject('people', 'id');
+SELECT privacy.allow_purpose('marketing_app', 'marketing');
+INSERT INTO privacy.consent_event (subject, purpose, state, source)
+SELECT g::text, 'marketing', 'granted', 'bench' FROM generate_series(2, 500000, 2) g;
+-- the peer: an indexed consent table and a hand-written policy
+CREATE TABLE peer_consent (subject_id int, purpose text, valid_until timestamptz, PRIMARY KEY (purpose, subject_id));
+INSERT INTO peer_consent SELECT g, 'marketing', NULL FROM generate_series(2, 500000, 2) g;
+GRANT SELECT ON peer_consent TO peer_app;
+ALTER TABLE people_peer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY consent ON people_peer USING (EXISTS (
+    SELECT 1 FROM peer_consent c
+    WHERE c.purpose = current_setting('app.purpose') AND c.subject_id = people_peer.id
+      AND (c.valid_until IS NULL OR c.valid_until > now())));
+ALTER ROLE peer_app SET app.purpose = 'marketing';
+VACUUM ANALYZE people; VACUUM ANALYZE people_peer; VACUUM ANALYZE peer_consent; VACUUM ANALYZE privacy.consent;
+SQL
+
+echo "-- 1. filtered full scan vs hand-written RLS policy (median of 7)"
+q <<'SQL'
+CREATE FUNCTION pg_temp.run_ms(who text, q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; ms float8;
+BEGIN
+    PERFORM set_config('role', who, true);
+    IF who = 'peer_app' THEN PERFORM set_config('app.purpose', 'marketing', true); END IF;
+    t0 := clock_timestamp();
+    EXECUTE q;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    PERFORM set_config('role', 'none', true);
+    RETURN ms;
+END $$;
+CREATE TEMP TABLE runs (kind text, ms float8);
+DO $$
+DECLARE
+    ours text := 'SELECT count(*), sum(length(name)) FROM people';
+    peer text := 'SELECT count(*), sum(length(name)) FROM people_peer';
+BEGIN
+    PERFORM pg_temp.run_ms('marketing_app', ours); PERFORM pg_temp.run_ms('peer_app', peer);
+    FOR i IN 1..7 LOOP
+        INSERT INTO runs VALUES ('peer', pg_temp.run_ms('peer_app', peer));
+        INSERT INTO runs VALUES ('pg_privacy', pg_temp.run_ms('marketing_app', ours));
+    END LOOP;
+END $$;
+SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'pg_privacy')::numeric, 1) AS pg_privacy_ms,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'peer')::numeric, 1) AS peer_ms,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'pg_privacy') /
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'peer'))::numeric, 3) AS ratio,
+       '<= 1.0' AS target
+FROM runs;
+-- both really filter: half the rows each
+SELECT set_config('role', 'marketing_app', false) IS NOT NULL AS as_app;
+SELECT count(*) AS pg_privacy_rows FROM people;
+RESET ROLE;
+SELECT set_config('role', 'peer_app', false) IS NOT NULL AND set_config('app.purpose', 'marketing', false) IS NOT NULL AS as_peer;
+SELECT count(*) AS peer_rows FROM people_peer;
+RESET ROLE;
+SQL
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+tps() { grep -oE 'tps = [0-9.]+' | head -1 | awk '{print $3}'; }
+echo "-- 2. primary-key lookups, pgbench -M prepared, ${ROUNDS} alternating runs of ${SECONDS_PER_RUN}s"
+echo '\set id random(1, 500000)
+SELECT id, name FROM people WHERE id = :id;' >"$dir/ours.sql"
+echo '\set id random(1, 500000)
+SELECT id, name FROM people_peer WHERE id = :id;' >"$dir/peer.sql"
+ours=() peer=()
+for _ in $(seq "$ROUNDS"); do
+  peer+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U peer_app -f "$dir/peer.sql" bench 2>/dev/null | tps)")
+  ours+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U marketing_app -f "$dir/ours.sql" bench 2>/dev/null | tps)")
+done
+o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
+echo "pg_privacy tps: ${ours[*]} (median $o); peer tps: ${peer[*]} (median $p)"
+echo "ratio: $(awk -v a="$o" -v b="$p" 'BEGIN {printf "%.3f", a / b}') (target >= 0.90)"
