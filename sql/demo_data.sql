@@ -52,3 +52,19 @@ CREATE ROLE analyst LOGIN;
 SECURITY LABEL FOR privacy ON ROLE analyst IS 'MASKED';
 GRANT USAGE ON SCHEMA crm TO analyst;
 GRANT SELECT ON ALL TABLES IN SCHEMA crm TO analyst;
+
+-- Consent: a marketing application sees only customers who consented to marketing.
+SELECT privacy.create_purpose('marketing', requires_consent => true, description => 'newsletters and offers');
+SELECT privacy.create_purpose('billing', requires_consent => false, description => 'invoicing (contract)');
+SELECT privacy.set_subject('crm.customers', 'id');
+SELECT privacy.set_subject('crm.orders', 'customer_id');
+CREATE ROLE marketing_app LOGIN;
+GRANT USAGE ON SCHEMA crm TO marketing_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA crm TO marketing_app;
+SELECT privacy.allow_purpose('marketing_app', 'marketing');
+SELECT privacy.grant_consent('1', 'marketing', expires_at => now() + interval '1 year', source => 'signup form v3');
+SELECT privacy.grant_consent('3', 'marketing', source => 'signup form v3');
+SELECT privacy.grant_consent('5', 'marketing', source => 'in-store tablet');
+SELECT privacy.grant_consent('7', 'marketing', source => 'newsletter box');
+SELECT privacy.grant_consent('2', 'marketing', source => 'signup form v2');
+SELECT privacy.withdraw_consent('2', 'marketing', source => 'unsubscribe link');

@@ -22,6 +22,7 @@ mod guc;
 mod keys;
 mod masking_functions;
 mod policy_catalog;
+mod pseudonym_type;
 mod roles;
 mod roles_sql;
 mod row_security;

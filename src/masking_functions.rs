@@ -226,7 +226,7 @@ fn fake_country() -> &'static str {
 /// refuses such calls earlier; this check covers what never reaches the planner (CHECK
 /// constraints, COPY FROM defaults, ...). Parallel workers run only plans the leader planned,
 /// whose calls were checked there (and whose node locations are not transmitted).
-fn check_keyed_call(fcinfo: pg_sys::FunctionCallInfo) {
+pub(crate) fn check_keyed_call(fcinfo: pg_sys::FunctionCallInfo) {
     // SAFETY: fcinfo and its flinfo are valid for the duration of the call; fn_expr is a node or
     // NULL; ParallelWorkerNumber is a backend global.
     unsafe {

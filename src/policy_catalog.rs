@@ -33,7 +33,7 @@ pub const RULE_CALL_LOCATION: i32 = -7077;
 
 /// Names of the keyed functions a masked role may not call on input of its choice.
 pub const KEYED_FUNCTIONS: &[&str] =
-    &["hash", "pseudo_email", "pseudo_first_name", "pseudo_last_name", "pseudo_phone", "pseudo_city"];
+    &["hash", "pseudo_email", "pseudo_first_name", "pseudo_last_name", "pseudo_phone", "pseudo_city", "pseudonymize"];
 
 /// How a relation is protected for masked readers.
 #[derive(Clone)]

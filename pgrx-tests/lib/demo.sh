@@ -11,7 +11,7 @@ cluster_start demo
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql -d postgres -c "CREATE DATABASE shop"
 psql -d shop -c "CREATE EXTENSION pg_privacy"
-psql -d shop -f "$root/sql/demo_data.sql"
+psql -d shop -f "$root/sql/demo_data.sql" >/dev/null
 
 echo
 echo "== pg_privacy demo: the same customers, raw and masked =="
@@ -53,12 +53,25 @@ psql -d shop -U analyst -P pager=off -c "SELECT count(*) AS found FROM crm.custo
 echo "-- the rules in force (SELECT * FROM privacy.masking_rules):"
 psql -d shop -P pager=off -c "SELECT * FROM privacy.masking_rules"
 
+echo
+echo "== Consent: the marketing application sees only customers who consented =="
+echo "-- as marketing_app (allowed the 'marketing' purpose; no SET needed):"
+psql -d shop -U marketing_app -P pager=off -c "SELECT id, first_name, email FROM crm.customers ORDER BY id"
+echo "-- their orders only:"
+psql -d shop -U marketing_app -P pager=off -c "SELECT customer_id, count(*) AS orders FROM crm.orders GROUP BY 1 ORDER BY 1"
+echo "-- customer 3 clicks 'unsubscribe':"
+psql -d shop -P pager=off -c "SELECT privacy.withdraw_consent('3', 'marketing', source => 'unsubscribe link') AS event_id"
+psql -d shop -U marketing_app -P pager=off -c "SELECT id, first_name FROM crm.customers ORDER BY id"
+echo "-- the proof of consent for customer 3:"
+psql -d shop -P pager=off -c "SELECT purpose, state, recorded_at::timestamp(0), recorded_by, source FROM privacy.consent_history('3')"
+
 cat <<EOF
 
 The demo cluster is running. Connect with:
 
     psql -h 127.0.0.1 -p $PGPORT -U postgres shop     # the owner: real values
     psql -h 127.0.0.1 -p $PGPORT -U analyst shop      # a masked analyst
+    psql -h 127.0.0.1 -p $PGPORT -U marketing_app shop   # the marketing application
 
 Stop it with: make demo-stop
 EOF

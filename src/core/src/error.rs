@@ -16,6 +16,8 @@ pub enum ErrorKind {
     NumericValueOutOfRange,
     /// 22008 datetime_field_overflow: a date result outside the supported range.
     DatetimeFieldOverflow,
+    /// 22P02 invalid_text_representation: malformed input text (a pseudonym token).
+    InvalidTextRepresentation,
 }
 
 impl ErrorKind {
@@ -27,6 +29,7 @@ impl ErrorKind {
             ErrorKind::ProgramLimitExceeded => "54000",
             ErrorKind::NumericValueOutOfRange => "22003",
             ErrorKind::DatetimeFieldOverflow => "22008",
+            ErrorKind::InvalidTextRepresentation => "22P02",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod keyed;
 pub mod label;
 pub mod noise;
 pub mod partial;
+pub mod pseudonym;
 pub mod pseudo;
 pub mod random;
 pub mod regex_redact;

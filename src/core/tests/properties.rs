@@ -82,3 +82,17 @@ proptest! {
         prop_assert_eq!(parsed.expression(), expr);
     }
 }
+
+proptest! {
+    #[test]
+    fn pseudonym_tokens_round_trip(bytes in proptest::array::uniform32(any::<u8>()), s in "\\PC{0,70}") {
+        let token = privacy_core::pseudonym::encode(&bytes);
+        prop_assert_eq!(privacy_core::pseudonym::decode(&token).unwrap(), bytes);
+        // any input is classified without panicking; psn_-prefixed input is a token or an error
+        match privacy_core::pseudonym::parse_input(&s) {
+            Ok(privacy_core::pseudonym::Input::Plaintext(p)) => prop_assert!(!p.starts_with("psn_")),
+            Ok(privacy_core::pseudonym::Input::Token(_)) => prop_assert!(s.starts_with("psn_")),
+            Err(_) => prop_assert!(s.starts_with("psn_")),
+        }
+    }
+}
