@@ -7,7 +7,7 @@ CREATE TABLE bench_source AS SELECT 'customer' || g || '@example.com' AS email F
 CREATE TABLE into_pseudonym (customer privacy.pseudonym);
 CREATE TABLE into_text (customer text);
 CREATE TABLE into_pgcrypto (customer text);
-CREATE TABLE pgcrypto_key AS SELECT gen_random_bytes(32) AS k;
+CREATE TABLE pgcrypto_key AS SELECT encode(gen_random_bytes(32), 'hex') AS k;
 
 CREATE FUNCTION pg_temp.insert_ms(target text, expr text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz;

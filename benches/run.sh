@@ -12,7 +12,15 @@ trap 'cluster_stop bench' EXIT
 psql -X -q -d postgres -c "CREATE DATABASE bench"
 psql -X -q -d bench -c "CREATE EXTENSION pg_privacy"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(psql -X -At -d bench -c 'SELECT version()' | cut -d, -f1)"
+# `benches/run.sh NAME...` runs only the benchmarks whose file names contain one of the NAMEs.
+selected() {
+  [ $# -eq 0 ] && return 0
+  local f=$1; shift
+  for n in "$@"; do case "$f" in *"$n"*) return 0 ;; esac; done
+  return 1
+}
 for file in "$root"/benches/*.sql; do
+  selected "$(basename "$file")" "$@" || continue
   echo "== $(basename "$file")"
   psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file"
 done
@@ -20,6 +28,7 @@ cluster_stop bench
 # Benchmarks that restart or reconfigure clusters run as scripts with clusters of their own.
 for script in "$root"/benches/*.sh; do
   [ "$(basename "$script")" = run.sh ] && continue
+  selected "$(basename "$script")" "$@" || continue
   echo "== $(basename "$script")"
   "$script"
 done

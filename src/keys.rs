@@ -125,6 +125,15 @@ fn read_key() -> Vec<u8> {
     }
 }
 
+/// Runs `f` with the keyring, without cloning it (the hot path of per-row keyed functions).
+pub fn with_keyring<T>(f: impl FnOnce(&Keyring) -> T) -> T {
+    let ring = KEYRING.with(|k| k.borrow().clone());
+    match ring {
+        Some(ring) => f(&ring),
+        None => f(&keyring()),
+    }
+}
+
 /// The keyring of this database, loaded on first use in the backend.
 pub fn keyring() -> Rc<Keyring> {
     if let Some(k) = KEYRING.with(|k| k.borrow().clone()) {

@@ -75,7 +75,7 @@ fn refuse_masked_role() {
 }
 
 fn pseudonymize_plaintext(plaintext: &[u8]) -> [u8; DIGEST_LEN] {
-    crate::keys::keyring().pseudonym_digest(plaintext)
+    crate::keys::with_keyring(|k| k.pseudonym_digest(plaintext))
 }
 
 #[no_mangle]
@@ -197,8 +197,9 @@ pub unsafe extern "C-unwind" fn pseudonym_from_text(fcinfo: pg_sys::FunctionCall
         let len = pgrx::varsize_any_exhdr(text);
         std::slice::from_raw_parts(pgrx::vardata_any(text) as *const u8, len)
     };
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Input::Token(digest) = or_raise(parse_input(text)) {
+    // Only text starting with psn_ can be a token; everything else skips UTF-8 checks.
+    if data.starts_with(privacy_core::pseudonym::PREFIX.as_bytes()) {
+        if let Input::Token(digest) = or_raise(parse_input(&String::from_utf8_lossy(data))) {
             return digest_datum(&digest);
         }
     }
