@@ -68,3 +68,9 @@ SELECT privacy.grant_consent('5', 'marketing', source => 'in-store tablet');
 SELECT privacy.grant_consent('7', 'marketing', source => 'newsletter box');
 SELECT privacy.grant_consent('2', 'marketing', source => 'signup form v2');
 SELECT privacy.withdraw_consent('2', 'marketing', source => 'unsubscribe link');
+
+-- Pseudonymized analytics: events keyed by a pseudonym of the customer's e-mail.
+CREATE SCHEMA analytics;
+CREATE TABLE analytics.page_views (customer privacy.pseudonym, page text);
+INSERT INTO analytics.page_views
+SELECT c.email, p FROM crm.customers c, unnest(ARRAY['/home', '/cart', '/checkout']) p WHERE c.id % 3 <> 0;

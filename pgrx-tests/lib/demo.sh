@@ -65,6 +65,11 @@ psql -d shop -U marketing_app -P pager=off -c "SELECT id, first_name FROM crm.cu
 echo "-- the proof of consent for customer 3:"
 psql -d shop -P pager=off -c "SELECT purpose, state, recorded_at::timestamp(0), recorded_by, source FROM privacy.consent_history('3')"
 
+echo
+echo "== Pseudonyms: the e-mail is never stored, yet analytics still join and count =="
+psql -d shop -P pager=off -c "SELECT customer, count(*) AS views FROM analytics.page_views GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"
+psql -d shop -P pager=off -c "SELECT c.first_name, count(*) AS views FROM analytics.page_views v JOIN crm.customers c ON v.customer = privacy.pseudonymize(c.email) GROUP BY 1 ORDER BY 1"
+
 cat <<EOF
 
 The demo cluster is running. Connect with:
