@@ -8,6 +8,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../pgrx-tests/lib/cluster.sh
 . "$root/pgrx-tests/lib/cluster.sh"
+# shellcheck source=lib.sh
+. "$root/benches/lib.sh"
 ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 name=consent
@@ -84,18 +86,10 @@ SELECT count(*) AS peer_rows FROM people_peer;
 RESET ROLE;
 SQL
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-tps() { grep -oE 'tps = [0-9.]+' | head -1 | awk '{print $3}'; }
 echo "-- 2. primary-key lookups, pgbench -M prepared, ${ROUNDS} alternating runs of ${SECONDS_PER_RUN}s"
 echo '\set id random(1, 500000)
 SELECT id, name FROM people WHERE id = :id;' >"$dir/ours.sql"
 echo '\set id random(1, 500000)
 SELECT id, name FROM people_peer WHERE id = :id;' >"$dir/peer.sql"
-ours=() peer=()
-for _ in $(seq "$ROUNDS"); do
-  peer+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U peer_app -f "$dir/peer.sql" bench 2>/dev/null | tps)")
-  ours+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U marketing_app -f "$dir/ours.sql" bench 2>/dev/null | tps)")
-done
-o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
-echo "pg_privacy tps: ${ours[*]} (median $o); peer tps: ${peer[*]} (median $p)"
-echo "ratio: $(awk -v a="$o" -v b="$p" 'BEGIN {printf "%.3f", a / b}') (target >= 0.90)"
+report_alternating pg_privacy peer ">= 0.90" \
+  "$(pgbench_alternating "$ROUNDS" "$SECONDS_PER_RUN" bench marketing_app "$dir/ours.sql" peer_app "$dir/peer.sql")"

@@ -10,6 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../pgrx-tests/lib/cluster.sh
 . "$root/pgrx-tests/lib/cluster.sh"
+# shellcheck source=lib.sh
+. "$root/benches/lib.sh"
 ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 name=engine
@@ -78,22 +80,14 @@ SELECT email, ssn, note FROM people WHERE id = 42;
 RESET ROLE;
 SQL
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-tps() { grep -oE 'tps = [0-9.]+' | head -1 | awk '{print $3}'; }
 
 echo "-- 2. primary-key lookups, pgbench -M prepared, ${ROUNDS} alternating runs of ${SECONDS_PER_RUN}s"
 echo '\set id random(1, 500000)
 SELECT id, name, email, ssn, note FROM people WHERE id = :id;' >"$dir/masked.sql"
 echo '\set id random(1, 500000)
 SELECT id, name, email, ssn, note FROM people_view WHERE id = :id;' >"$dir/view.sql"
-masked_tps=() view_tps=()
-for _ in $(seq "$ROUNDS"); do
-  view_tps+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U viewer -f "$dir/view.sql" bench 2>/dev/null | tps)")
-  masked_tps+=("$("$PG_BIN/pgbench" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" -U analyst -f "$dir/masked.sql" bench 2>/dev/null | tps)")
-done
-m=$(printf '%s\n' "${masked_tps[@]}" | median); v=$(printf '%s\n' "${view_tps[@]}" | median)
-echo "masked tps: ${masked_tps[*]} (median $m); view tps: ${view_tps[*]} (median $v)"
-echo "ratio: $(awk -v a="$m" -v b="$v" 'BEGIN {printf "%.3f", a / b}') (target >= 0.90)"
+report_alternating masked view ">= 0.90" \
+  "$(pgbench_alternating "$ROUNDS" "$SECONDS_PER_RUN" bench analyst "$dir/masked.sql" viewer "$dir/view.sql")"
 
 echo "-- 3. pgbench select-only (scale 10, -M prepared, 2 clients) with and without the library"
 "$PG_BIN/pgbench" -q -i -s 10 bench >/dev/null 2>&1
@@ -108,4 +102,4 @@ for _ in $(seq "$ROUNDS"); do
 done
 w=$(printf '%s\n' "${with_tps[@]}" | median); wo=$(printf '%s\n' "${without_tps[@]}" | median)
 echo "with library tps: ${with_tps[*]} (median $w); without: ${without_tps[*]} (median $wo)"
-echo "ratio: $(awk -v a="$w" -v b="$wo" 'BEGIN {printf "%.3f", a / b}') (target >= 0.98)"
+echo "ratio: $(ratio "$w" "$wo") (target >= 0.98)"

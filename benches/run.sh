@@ -27,7 +27,7 @@ done
 cluster_stop bench
 # Benchmarks that restart or reconfigure clusters run as scripts with clusters of their own.
 for script in "$root"/benches/*.sh; do
-  [ "$(basename "$script")" = run.sh ] && continue
+  case "$(basename "$script")" in run.sh | lib.sh) continue ;; esac
   selected "$(basename "$script")" "$@" || continue
   echo "== $(basename "$script")"
   "$script"

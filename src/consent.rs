@@ -338,17 +338,21 @@ unsafe fn consent_condition(relation: pg_sys::Relation, column: &str, purpose: &
             if locking { " FOR SHARE" } else { "" }
         ))
         .unwrap_or_default();
-        let nest = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
+        crate::tree::with_pinned_search_path(|| analyse_condition(relation, &template, &ccol, cast_to, purpose))
+    }
+}
+
+/// Parses and analyses the consent condition template for `relation` (see consent_condition).
+unsafe fn analyse_condition(
+    relation: pg_sys::Relation,
+    template: &CStr,
+    ccol: &CStr,
+    cast_to: pg_sys::Oid,
+    purpose: &str,
+) -> *mut pg_sys::Expr {
+    // SAFETY: parse-analysis of a constant template in a parse state holding the subject table;
+    // placeholders are replaced by nodes, never by text.
+    unsafe {
         let stmts = PgList::<pg_sys::RawStmt>::from_pg(pg_sys::raw_parser(template.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT));
         let raw = stmts.get_ptr(0).unwrap_or(std::ptr::null_mut());
         let select = (*raw).stmt as *mut pg_sys::SelectStmt;
@@ -356,20 +360,17 @@ unsafe fn consent_condition(relation: pg_sys::Relation, column: &str, purpose: &
         let expr = (*target).val;
         // Replace $1 by the purpose (a constant) and $2 by the subject column (cast to the key type).
         let cpurpose = CString::new(purpose).unwrap_or_default();
-        let purpose_const = pg_sys::palloc0(std::mem::size_of::<pg_sys::A_Const>()) as *mut pg_sys::A_Const;
-        (*purpose_const).type_ = pg_sys::NodeTag::T_A_Const;
+        let purpose_const = crate::tree::make_node::<pg_sys::A_Const>(pg_sys::NodeTag::T_A_Const);
         (*purpose_const).val.sval.type_ = pg_sys::NodeTag::T_String;
         (*purpose_const).val.sval.sval = pg_sys::pstrdup(cpurpose.as_ptr());
         (*purpose_const).location = -1;
-        let colref = pg_sys::palloc0(std::mem::size_of::<pg_sys::ColumnRef>()) as *mut pg_sys::ColumnRef;
-        (*colref).type_ = pg_sys::NodeTag::T_ColumnRef;
+        let colref = crate::tree::make_node::<pg_sys::ColumnRef>(pg_sys::NodeTag::T_ColumnRef);
         let mut fields = PgList::<pg_sys::Node>::new();
         fields.push(pg_sys::makeString(pg_sys::pstrdup(c"privacy_subject_row".as_ptr())).cast());
         fields.push(pg_sys::makeString(pg_sys::pstrdup(ccol.as_ptr())).cast());
         (*colref).fields = fields.into_pg();
         (*colref).location = -1;
-        let cast = pg_sys::palloc0(std::mem::size_of::<pg_sys::TypeCast>()) as *mut pg_sys::TypeCast;
-        (*cast).type_ = pg_sys::NodeTag::T_TypeCast;
+        let cast = crate::tree::make_node::<pg_sys::TypeCast>(pg_sys::NodeTag::T_TypeCast);
         (*cast).arg = colref.cast();
         (*cast).typeName = pg_sys::makeTypeNameFromOid(cast_to, -1);
         (*cast).location = -1;
@@ -384,7 +385,6 @@ unsafe fn consent_condition(relation: pg_sys::Relation, column: &str, purpose: &
         let analysed = pg_sys::transformExpr(pstate, expr, pg_sys::ParseExprKind::EXPR_KIND_POLICY);
         pg_sys::assign_expr_collations(pstate, analysed);
         pg_sys::free_parsestate(pstate);
-        pg_sys::AtEOXact_GUC(true, nest);
         // The condition reads privacy.consent, which no application role may read. The reader
         // learns nothing from it but which rows it may see, so the access is not checked against
         // the reader (requiredPerms = 0), as PostgreSQL does for a view's own range-table entry.

@@ -606,14 +606,7 @@ unsafe fn with_query(
     }
 }
 
-unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
-    // SAFETY: palloc0 returns zeroed memory of the node's size; the tag is its first field.
-    unsafe {
-        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
-        (*n).type_ = tag;
-        n.cast()
-    }
-}
+use crate::tree::make_node as node;
 
 /// A ResTarget selecting a column reference made of `field` (a String column name or A_Star).
 unsafe fn res_target(field: *mut pg_sys::Node) -> *mut pg_sys::ResTarget {

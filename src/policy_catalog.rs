@@ -367,24 +367,8 @@ pub unsafe fn compile_rule(relid: pg_sys::Oid, attno: i16, rule: &ColumnRule) ->
     let sql = CString::new(format!("SELECT {}", rule.expression()))
         .map_err(|_| rule_error("masking rule contains a NUL character", "Remove it."))?;
     let trusted = trusted_schemas();
-    // SAFETY: standard parse-analysis sequence on a relation we open and close here. The pinned
-    // search_path is restored by AtEOXact_GUC, or by transaction abort if an ERROR escapes.
-    unsafe {
-        let nest = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        let result = compile_under_pinned_path(relid, attno, &column, rule, &sql, &trusted);
-        pg_sys::AtEOXact_GUC(true, nest);
-        result
-    }
+    // SAFETY: standard parse-analysis sequence on a relation opened and closed inside.
+    crate::tree::with_pinned_search_path(|| unsafe { compile_under_pinned_path(relid, attno, &column, rule, &sql, &trusted) })
 }
 
 unsafe fn compile_under_pinned_path(

@@ -44,14 +44,7 @@ fn enforcement_active() -> bool {
     true
 }
 
-unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
-    // SAFETY: palloc0 returns zeroed memory of the node's size; the tag is its first field.
-    unsafe {
-        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
-        (*n).type_ = tag;
-        n.cast()
-    }
-}
+use crate::tree::make_node as node;
 
 fn cstring(s: &str) -> *mut std::ffi::c_char {
     let c = CString::new(s).unwrap_or_default();

@@ -120,3 +120,39 @@ pub unsafe fn replace_param_refs(node: *mut pg_sys::Node, replacements: &[*mut p
     // SAFETY: ctx outlives the walk.
     unsafe { replace_params_walker(node, &mut ctx as *mut ParamContext as *mut std::ffi::c_void) };
 }
+
+/// Runs `f` with `search_path = pg_catalog, pg_temp`, so names in what it parses resolve to
+/// PostgreSQL's own objects only. The previous path is restored afterwards, or by the transaction
+/// abort if an ERROR escapes `f`.
+pub fn with_pinned_search_path<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: a GUC nest level opened and closed around `f`, as function SET clauses do.
+    unsafe {
+        let nest = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        let result = f();
+        pg_sys::AtEOXact_GUC(true, nest);
+        result
+    }
+}
+
+/// A zeroed parse or plan node of type `T` with its tag set, in the current memory context.
+///
+/// # Safety
+/// `tag` must be the node tag of `T`.
+pub unsafe fn make_node<T>(tag: pg_sys::NodeTag) -> *mut T {
+    // SAFETY: palloc0 returns zeroed memory of the node's size; the tag is its first field.
+    unsafe {
+        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
+        (*n).type_ = tag;
+        n.cast()
+    }
+}
