@@ -46,10 +46,57 @@ struct Registry {
 
 thread_local! {
     static REGISTRY: RefCell<Option<Rc<Registry>>> = const { RefCell::new(None) };
+    /// Purposes allowed per role, computed from the registry and role memberships.
+    static ALLOWED: RefCell<HashMap<pg_sys::Oid, Vec<String>>> = RefCell::new(HashMap::new());
+    /// Analysed filter conditions per (subject table, purpose, locking), kept in CONDITION_MEMORY
+    /// and copied out for each use: parsing the template on every rewrite would cost more than the
+    /// queries it filters (simple-protocol lookups).
+    static CONDITIONS: RefCell<HashMap<(pg_sys::Oid, String, bool), usize>> = RefCell::new(HashMap::new());
+    static CONDITION_MEMORY: std::cell::Cell<pg_sys::MemoryContext> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
+/// Drops the registry and everything derived from it (registry changes, role changes, DDL).
 pub fn reset() {
     REGISTRY.with(|r| r.borrow_mut().take());
+    ALLOWED.with(|a| a.borrow_mut().clear());
+    CONDITIONS.with(|c| c.borrow_mut().clear());
+    let memory = CONDITION_MEMORY.with(|m| m.get());
+    if !memory.is_null() {
+        // SAFETY: the context holds only the cached conditions, whose map was just cleared;
+        // callers always received copies.
+        unsafe { pg_sys::MemoryContextReset(memory) };
+    }
+}
+
+/// A copy of the cached condition for `key`, building and caching it on first use.
+unsafe fn cached_condition(
+    key: (pg_sys::Oid, String, bool),
+    build: impl FnOnce() -> *mut pg_sys::Expr,
+) -> *mut pg_sys::Expr {
+    if let Some(ptr) = CONDITIONS.with(|c| c.borrow().get(&key).copied()) {
+        // SAFETY: ptr is a node tree in CONDITION_MEMORY, valid until the next reset.
+        return unsafe { pg_sys::copyObjectImpl(ptr as *const std::ffi::c_void).cast() };
+    }
+    let built = build();
+    // SAFETY: the context is created once under CacheMemoryContext; the copy is made in it.
+    unsafe {
+        let mut memory = CONDITION_MEMORY.with(|m| m.get());
+        if memory.is_null() {
+            memory = pg_sys::AllocSetContextCreateInternal(
+                pg_sys::CacheMemoryContext,
+                c"pg_privacy consent conditions".as_ptr(),
+                0,
+                8 * 1024,
+                8 * 1024 * 1024,
+            );
+            CONDITION_MEMORY.with(|m| m.set(memory));
+        }
+        let old = pg_sys::MemoryContextSwitchTo(memory);
+        let kept = pg_sys::copyObjectImpl(built as *const std::ffi::c_void);
+        pg_sys::MemoryContextSwitchTo(old);
+        CONDITIONS.with(|c| c.borrow_mut().insert(key, kept as usize));
+    }
+    built
 }
 
 #[pg_guard]
@@ -193,6 +240,15 @@ fn registry() -> Rc<Registry> {
 
 /// Purposes allowed to `role`: those allowed to it or to a role whose privileges it has.
 fn allowed_purposes(role: pg_sys::Oid) -> Vec<String> {
+    if let Some(found) = ALLOWED.with(|a| a.borrow().get(&role).cloned()) {
+        return found;
+    }
+    let computed = compute_allowed_purposes(role);
+    ALLOWED.with(|a| a.borrow_mut().insert(role, computed.clone()));
+    computed
+}
+
+fn compute_allowed_purposes(role: pg_sys::Oid) -> Vec<String> {
     let reg = registry();
     let mut out: Vec<String> = reg
         .role_purposes
@@ -280,7 +336,10 @@ unsafe extern "C-unwind" fn consent_policies(cmd: pg_sys::CmdType::Type, relatio
                 Filter::NoRows => policies.push(policy(pg_sys::makeBoolConst(false, false).cast(), false)),
                 Filter::ConsentFor(purpose) => {
                     let locking = cmd != pg_sys::CmdType::CMD_SELECT;
-                    policies.push(policy(consent_condition(relation, column, &purpose, locking), true))
+                    let condition = cached_condition((relid, purpose.clone(), locking), || {
+                        consent_condition(relation, column, &purpose, locking)
+                    });
+                    policies.push(policy(condition, true))
                 }
             }
         }

@@ -58,6 +58,8 @@ pub fn reset() {
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn on_role_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
     reset();
+    // Purposes allowed through role membership change with it.
+    crate::consent::reset();
     // Plans made for a role depend on its masked status, which a membership or label change can
     // flip without changing the role's OID: drop cached plans (PostgreSQL's plan cache does not
     // watch pg_authid itself).

@@ -18,9 +18,9 @@ COMMIT;
 -- committed: gone from the next execution of the same cached plan
 SELECT * FROM dblink('app', 'EXECUTE visible') AS t(id int);
 -- consent with a short expiry disappears once it expires, with no further event
-SELECT privacy.grant_consent('4', 'marketing', expires_at => clock_timestamp() + interval '1 second', source => 'trial') > 0 AS ok;
+SELECT privacy.grant_consent('4', 'marketing', expires_at => clock_timestamp() + interval '3 seconds', source => 'trial') > 0 AS ok;
 SELECT * FROM dblink('app', 'EXECUTE visible') AS t(id int);
-SELECT pg_sleep(1.2);
+SELECT pg_sleep(3.2);
 SELECT * FROM dblink('app', 'EXECUTE visible') AS t(id int);
 SELECT dblink_disconnect('app');
 -- allowing a purpose takes effect for the next statement of existing sessions
