@@ -530,49 +530,53 @@ fn function_name(funcid: pg_sys::Oid) -> String {
 
 // ------------------------------------------------------------------ effective rules per relation
 
-/// The rule text that applies to column `name` of `relid`: its own label, else the nearest
-/// ancestor's (inheritance or partitioning). Returns (rule text, relation it comes from).
-pub fn inherited_rule(relid: pg_sys::Oid, name: &str) -> Option<(String, pg_sys::Oid)> {
-    let mut queue = vec![relid];
+/// The label on the column called `name` of `rel`, if that column exists and is labelled.
+fn column_label(rel: pg_sys::Oid, name: &str) -> Option<String> {
+    let cname = CString::new(name).unwrap_or_default();
+    // SAFETY: get_attnum returns InvalidAttrNumber when the column does not exist.
+    let attno = unsafe { pg_sys::get_attnum(rel, cname.as_ptr()) };
+    if attno <= 0 {
+        return None;
+    }
+    column_labels_of(rel).into_iter().find(|(a, _)| *a == attno as i32).map(|(_, label)| label)
+}
+
+/// Visits `start` and the relations reached from it through `next` (parents or children),
+/// breadth first, each once, until `visit` returns false.
+fn walk_relations(start: Vec<pg_sys::Oid>, next: fn(pg_sys::Oid) -> Vec<pg_sys::Oid>, mut visit: impl FnMut(pg_sys::Oid) -> bool) {
+    let mut queue = std::collections::VecDeque::from(start);
     let mut seen = Vec::new();
-    while let Some(rel) = queue.first().copied() {
-        queue.remove(0);
+    while let Some(rel) = queue.pop_front() {
         if seen.contains(&rel) {
             continue;
         }
         seen.push(rel);
-        // SAFETY: get_attnum returns InvalidAttrNumber when the column does not exist.
-        let attno = unsafe { pg_sys::get_attnum(rel, CString::new(name).unwrap_or_default().as_ptr()) };
-        if attno > 0 {
-            if let Some((_, label)) = column_labels_of(rel).into_iter().find(|(a, _)| *a == attno as i32) {
-                return Some((label, rel));
-            }
+        if !visit(rel) {
+            return;
         }
-        queue.extend(parents_of(rel));
+        queue.extend(next(rel));
     }
-    None
+}
+
+/// The rule text that applies to column `name` of `relid`: its own label, else the nearest
+/// ancestor's (inheritance or partitioning). Returns (rule text, relation it comes from).
+pub fn inherited_rule(relid: pg_sys::Oid, name: &str) -> Option<(String, pg_sys::Oid)> {
+    let mut found = None;
+    walk_relations(vec![relid], parents_of, |rel| {
+        found = column_label(rel, name).map(|label| (label, rel));
+        found.is_none()
+    });
+    found
 }
 
 /// Rules found on descendants of `relid` for column `name` (reading through a parent must not
 /// bypass a rule set on a child).
 fn descendant_rules(relid: pg_sys::Oid, name: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut queue = children_of(relid);
-    let mut seen = Vec::new();
-    while let Some(rel) = queue.pop() {
-        if seen.contains(&rel) {
-            continue;
-        }
-        seen.push(rel);
-        // SAFETY: as in inherited_rule.
-        let attno = unsafe { pg_sys::get_attnum(rel, CString::new(name).unwrap_or_default().as_ptr()) };
-        if attno > 0 {
-            if let Some((_, label)) = column_labels_of(rel).into_iter().find(|(a, _)| *a == attno as i32) {
-                out.push(label);
-            }
-        }
-        queue.extend(children_of(rel));
-    }
+    walk_relations(children_of(relid), children_of, |rel| {
+        out.extend(column_label(rel, name));
+        true
+    });
     out
 }
 
