@@ -413,6 +413,14 @@ unsafe extern "C-unwind" fn process_utility(
         }
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_SecLabelStmt) {
             guard_labelled_table(stmt.cast(), query_string);
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateStmt) {
+            guard_new_child((*(stmt as *mut pg_sys::CreateStmt)).relation, query_string);
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
+            for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*(stmt as *mut pg_sys::AlterTableStmt)).cmds).iter_ptr() {
+                if (*cmd).subtype == pg_sys::AlterTableType::AT_AttachPartition && !(*cmd).def.is_null() {
+                    guard_new_child((*((*cmd).def as *mut pg_sys::PartitionCmd)).name, query_string);
+                }
+            }
         }
     }
 }
@@ -440,6 +448,24 @@ unsafe fn guard_labelled_table(stmt: *mut pg_sys::SecLabelStmt, query_string: *c
             pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
         }
         crate::row_security::protect(address.objectId, query_string);
+    }
+}
+
+/// A partition or inheritance child created or attached under a table with masking rules
+/// inherits the rules (policy_catalog) and gets the same row-security guards here.
+unsafe fn guard_new_child(relation: *mut pg_sys::RangeVar, query_string: *const std::ffi::c_char) {
+    // SAFETY: the statement just succeeded, so the relation exists; lookups are missing_ok.
+    unsafe {
+        if relation.is_null() || !any_rules() {
+            return;
+        }
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        if relid == pg_sys::InvalidOid || crate::catalog_scan::parents_of(relid).is_empty() {
+            return;
+        }
+        if !matches!(protection(relid, false), Protection::None) {
+            crate::row_security::protect(relid, query_string);
+        }
     }
 }
 

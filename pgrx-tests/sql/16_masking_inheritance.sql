@@ -8,6 +8,11 @@ SECURITY LABEL FOR privacy ON COLUMN crm.events.email IS 'MASKED WITH FUNCTION p
 -- a partition created after the rule inherits it too
 CREATE TABLE crm.events_app PARTITION OF crm.events FOR VALUES IN ('app');
 INSERT INTO crm.events VALUES (3, 'carol@example.org', 'app');
+-- ... and, like one attached later, gets the row-security guards (fail closed without the library)
+CREATE TABLE crm.events_api (id int, email text, kind text);
+ALTER TABLE crm.events ATTACH PARTITION crm.events_api FOR VALUES IN ('api');
+SELECT polrelid::regclass AS partition, polname FROM pg_policy
+WHERE polrelid IN ('crm.events_app'::regclass, 'crm.events_api'::regclass) ORDER BY 1, 2;
 CREATE TABLE crm.people (id int, secret text);
 CREATE TABLE crm.vip_people (level int) INHERITS (crm.people);
 INSERT INTO crm.people VALUES (1, 'plain secret');
