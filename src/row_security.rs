@@ -15,9 +15,10 @@
 //! active for the reader. The policies are created from node trees, never from SQL text.
 //! FORCE ROW LEVEL SECURITY is not set for masking: it would make the owner's own pg_dump fail.
 //!
-//! The policies are recorded as members of the extension, like the objects CREATE EXTENSION
-//! makes: pg_dump leaves them out (a restore would otherwise collide with the ones the restored
-//! labels and registry re-create through this module) and DROP EXTENSION removes them.
+//! `privacy_preloaded` is recorded as a member of the extension, like the objects CREATE
+//! EXTENSION makes, so DROP EXTENSION removes it without CASCADE; `privacy_all_rows` stays with
+//! the table. On restore, the labels and registry re-create the guards before the dump's own
+//! CREATE POLICY statements, which the utility hook then skips (enforcement.rs).
 
 use std::ffi::CString;
 
@@ -173,7 +174,11 @@ unsafe fn create_policy(
             std::ptr::null_mut(),
         );
         pg_sys::CommandCounterIncrement();
-        record_as_extension_member(table, name);
+        // Only the fail-closed policy belongs to the extension: DROP EXTENSION removes it, while
+        // privacy_all_rows stays so the table's rows remain visible without pg_privacy.
+        if name == PRELOADED_POLICY {
+            record_as_extension_member(table, name);
+        }
     }
 }
 
