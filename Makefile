@@ -1,5 +1,5 @@
 # pg_privacy: two commands on a fresh machine, `make demo` and `make test`. Both install what they
-# need first (pgrx-tests/lib/bootstrap.sh skips what is already there).
+# need first (tests/lib/bootstrap.sh skips what is already there).
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 SHELL := /bin/bash
@@ -9,7 +9,7 @@ SHELL := /bin/bash
 all: build
 
 bootstrap:
-	@pgrx-tests/lib/bootstrap.sh
+	@tests/lib/bootstrap.sh
 
 build: bootstrap
 	cargo build --release
@@ -25,21 +25,21 @@ unit:
 
 # Layer 2: #[pg_test] tests inside a backend (cargo pgrx test, run as the postgres user).
 pgtest: bootstrap
-	@pgrx-tests/lib/pgtest.sh
+	@tests/lib/pgtest.sh
 
 # Layer 3: end-to-end scenarios against a throwaway cluster through real clients.
 e2e: install
-	pgrx-tests/run
+	tests/run
 
 # Every layer, with a summary line; non-zero exit on any failure.
 test: bootstrap
-	@pgrx-tests/lib/test-all.sh
+	@tests/lib/test-all.sh
 
 demo: install
-	@pgrx-tests/lib/demo.sh
+	@tests/lib/demo.sh
 
 demo-stop:
-	@bash -c '. pgrx-tests/lib/cluster.sh && cluster_stop demo && echo "demo cluster stopped"'
+	@bash -c '. tests/lib/cluster.sh && cluster_stop demo && echo "demo cluster stopped"'
 
 bench: install
 	@benches/run.sh

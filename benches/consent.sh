@@ -6,8 +6,8 @@
 # 500,000 subjects, half of them consenting.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../pgrx-tests/lib/cluster.sh
-. "$root/pgrx-tests/lib/cluster.sh"
+# shellcheck source=../tests/lib/cluster.sh
+. "$root/tests/lib/cluster.sh"
 # shellcheck source=lib.sh
 . "$root/benches/lib.sh"
 ROUNDS=${ROUNDS:-5}
@@ -43,7 +43,7 @@ CREATE POLICY consent ON people_peer USING (EXISTS (
     WHERE c.purpose = current_setting('app.purpose') AND c.subject_id = people_peer.id
       AND (c.valid_until IS NULL OR c.valid_until > now())));
 ALTER ROLE peer_app SET app.purpose = 'marketing';
-VACUUM ANALYZE people; VACUUM ANALYZE people_peer; VACUUM ANALYZE peer_consent; VACUUM ANALYZE privacy.consent;
+VACUUM ANALYZE people; VACUUM ANALYZE people_peer; VACUUM ANALYZE peer_consent; VACUUM ANALYZE privacy.consent_bigint;
 SQL
 
 echo "-- 1. filtered full scan vs hand-written RLS policy (median of 7)"

@@ -8,8 +8,8 @@
 #     cluster restarted without the library (alternating restarts, median TPS).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../pgrx-tests/lib/cluster.sh
-. "$root/pgrx-tests/lib/cluster.sh"
+# shellcheck source=../tests/lib/cluster.sh
+. "$root/tests/lib/cluster.sh"
 # shellcheck source=lib.sh
 . "$root/benches/lib.sh"
 ROUNDS=${ROUNDS:-5}

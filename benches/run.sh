@@ -5,8 +5,8 @@
 # no JIT, so ratios compare like with like. Results are for docs/BENCHMARKS.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../pgrx-tests/lib/cluster.sh
-. "$root/pgrx-tests/lib/cluster.sh"
+# shellcheck source=../tests/lib/cluster.sh
+. "$root/tests/lib/cluster.sh"
 cluster_start bench "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
 trap 'cluster_stop bench' EXIT
 psql -X -q -d postgres -c "CREATE DATABASE bench"

@@ -1,48 +1,29 @@
-//! The per-database secret key behind `privacy.hash`, the `pseudo_*` functions and pseudonyms.
+//! The per-database secret key behind `privacy.hash`, the `pseudo_*` functions, keyed noise and
+//! pseudonyms.
 //!
-//! Stored in `privacy.key` (see [`crate::schema`]), readable only by superusers. Keyed functions
-//! run as the caller, who usually cannot read that table, so the key is read here directly with
-//! the table access method, bypassing the SQL permission check: the functions expose HMACs made
-//! with the key, never the key. It is loaded once per backend into a [`Keyring`] and dropped when
-//! the table's relcache entry is invalidated, which the table's trigger requests on every change.
+//! Stored in `privacy.key`, readable only by superusers. Keyed functions run as the caller, who
+//! usually cannot read that table, so the key is read here directly with the table access method,
+//! bypassing the SQL permission check: the functions expose HMACs made with the key, never the
+//! key. It is loaded once per backend into a [`Keyring`] ([`Class::Key`]) and dropped when the
+//! table's relcache entry is invalidated, which the table's trigger requests on every change.
+//!
+//! The key table is an extension configuration table (`pg_extension_config_dump`) so pg_dump
+//! includes its row and a restore keeps every pseudonym and hash stable. A restore runs CREATE
+//! EXTENSION first, which makes a fresh key, and then loads the dumped row; the BEFORE INSERT
+//! trigger therefore makes an insert *replace* the key, so the dumped key wins.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
 use privacy_core::keyed::{Keyring, KEY_LEN};
 
-use crate::errors::{or_raise, raise};
+use crate::pg::cache::{watch_relation, Cached, Class};
+use crate::pg::catalog;
+use crate::pg::errors::{or_raise, raise};
 
 thread_local! {
-    /// Cached keyring of this backend (backends are single-threaded; thread_local keeps it safe Rust).
-    static KEYRING: RefCell<Option<Rc<Keyring>>> = const { RefCell::new(None) };
-    /// OID of privacy.key once found, to recognise its invalidations.
-    static KEY_TABLE: RefCell<pg_sys::Oid> = const { RefCell::new(pg_sys::InvalidOid) };
-}
-
-/// Registers the invalidation callback. Called from `_PG_init`.
-pub fn init() {
-    // SAFETY: registering a callback with PostgreSQL during library load; the function is
-    // `extern "C-unwind"` with the signature PostgreSQL expects and lives as long as the library.
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) };
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
-    let ours = KEY_TABLE.with(|t| *t.borrow());
-    // InvalidOid means "all relations" (cache reset): drop the key then too.
-    if relid == pg_sys::InvalidOid || relid == ours {
-        KEYRING.with(|k| k.borrow_mut().take());
-        KEY_TABLE.with(|t| *t.borrow_mut() = pg_sys::InvalidOid);
-    }
-    if relid != pg_sys::InvalidOid && relid == ours {
-        // The key table changes only with the extension itself (DROP/CREATE EXTENSION): every
-        // OID cached from the old extension is stale.
-        crate::policy_catalog::reset();
-        crate::consent::reset();
-    }
+    static KEYRING: Cached<Option<Keyring>> = const { Cached::new(Class::Key) };
 }
 
 fn missing_key() -> ! {
@@ -54,49 +35,14 @@ fn missing_key() -> ! {
     )
 }
 
-/// OID of the extension's key table, checked to belong to the pg_privacy extension.
-fn key_table_oid() -> pg_sys::Oid {
-    let cached = KEY_TABLE.with(|t| *t.borrow());
-    if cached != pg_sys::InvalidOid {
-        return cached;
-    }
-    // SAFETY: catalog lookups with NUL-terminated names; all return InvalidOid when not found
-    // (missing_ok = true), which is checked before use.
-    let relid = unsafe {
-        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
-        let nsp = pg_sys::get_namespace_oid(c"privacy".as_ptr(), true);
-        if ext == pg_sys::InvalidOid || nsp == pg_sys::InvalidOid {
-            missing_key();
-        }
-        let relid = pg_sys::get_relname_relid(c"key".as_ptr(), nsp);
-        // A table called privacy.key that the extension does not own is not our key.
-        if relid == pg_sys::InvalidOid || pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) != ext {
-            missing_key();
-        }
-        relid
-    };
-    KEY_TABLE.with(|t| *t.borrow_mut() = relid);
-    relid
-}
-
-/// Whether `relid` is a table of the pg_privacy extension (key table, consent registry).
-pub fn is_extension_table(relid: pg_sys::Oid) -> bool {
-    // SAFETY: catalog lookups returning InvalidOid when not found.
-    unsafe {
-        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
-        ext != pg_sys::InvalidOid
-            && pg_sys::get_rel_relkind(relid) as u8 == b'r'
-            && pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) == ext
-    }
-}
-
 /// Reads the key bytes from privacy.key under the current snapshot.
-fn read_key() -> Vec<u8> {
-    let relid = key_table_oid();
+fn read_key() -> Option<Vec<u8>> {
+    let relid = catalog::extension_table(c"key")?;
+    watch_relation(relid, Class::Key);
+    let attno = catalog::attnum(relid, c"key");
     // SAFETY: the relation is opened with a lock and closed on every path below; the scan uses a
     // registered MVCC snapshot; tuple attributes are read with the relation's own descriptor and
-    // copied out before the scan ends. An ERROR inside unwinds through pg_guard and PostgreSQL's
-    // resource owner releases the lock and scan.
+    // copied out before the scan ends.
     unsafe {
         let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let snapshot = pg_sys::RegisterSnapshot(if pg_sys::ActiveSnapshotSet() {
@@ -108,10 +54,8 @@ fn read_key() -> Vec<u8> {
         let tuple = pg_sys::systable_getnext(scan);
         let mut key = Vec::new();
         if !tuple.is_null() {
-            let desc = (*rel).rd_att;
             let mut isnull = false;
-            // Column 2 is `key bytea`.
-            let datum = pg_sys::heap_getattr(tuple, 2, desc, &mut isnull);
+            let datum = pg_sys::heap_getattr(tuple, attno as i32, (*rel).rd_att, &mut isnull);
             if !isnull {
                 if let Some(bytes) = <&[u8]>::from_datum(datum, false) {
                     key.extend_from_slice(bytes);
@@ -121,32 +65,27 @@ fn read_key() -> Vec<u8> {
         pg_sys::systable_endscan(scan);
         pg_sys::UnregisterSnapshot(snapshot);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        key
+        Some(key)
     }
 }
 
-/// Runs `f` with the keyring, without cloning it (the hot path of per-row keyed functions).
+/// Runs `f` with the keyring of this database (loaded on first use in the backend).
 pub fn with_keyring<T>(f: impl FnOnce(&Keyring) -> T) -> T {
-    let ring = KEYRING.with(|k| k.borrow().clone());
-    match ring {
-        Some(ring) => f(&ring),
-        None => f(&keyring()),
+    let ring: Rc<Option<Keyring>> = KEYRING.with(|c| {
+        c.get(|| {
+            let mut master = read_key()?;
+            if master.is_empty() {
+                return None;
+            }
+            let ring = Keyring::from_master(&master);
+            master.iter_mut().for_each(|b| *b = 0);
+            Some(or_raise(ring))
+        })
+    });
+    match &*ring {
+        Some(k) => f(k),
+        None => missing_key(),
     }
-}
-
-/// The keyring of this database, loaded on first use in the backend.
-pub fn keyring() -> Rc<Keyring> {
-    if let Some(k) = KEYRING.with(|k| k.borrow().clone()) {
-        return k;
-    }
-    let mut master = read_key();
-    if master.is_empty() {
-        missing_key();
-    }
-    let ring = Rc::new(or_raise(Keyring::from_master(&master)));
-    master.iter_mut().for_each(|b| *b = 0);
-    KEYRING.with(|k| *k.borrow_mut() = Some(ring.clone()));
-    ring
 }
 
 /// `privacy.random_key()`: 32 bytes from PostgreSQL's strong random source (OpenSSL or
@@ -171,18 +110,58 @@ fn random_key() -> Vec<u8> {
 fn key_changed<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, std::convert::Infallible> {
-    // The trigger's own relation, not a cached OID: the extension may have been re-created.
-    let relid = match trigger.relation() {
-        Ok(rel) => rel.oid(),
-        Err(_) => key_table_oid(),
-    };
-    // SAFETY: queues a relcache invalidation for an existing relation; sent at commit.
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    if let Ok(rel) = trigger.relation() {
+        // SAFETY: queues a relcache invalidation for an existing relation; sent at commit.
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel.oid()) };
+    }
+    crate::pg::cache::bump(Class::Key);
     Ok(None)
 }
 
 extension_sql!(
-    "REVOKE ALL ON FUNCTION privacy.random_key() FROM PUBLIC;\n",
-    name = "key_function_privileges",
-    requires = [random_key]
+    r#"
+DO $$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'pg_privacy needs a UTF8 database, this one is %', pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create the database with ENCODING ''UTF8''.';
+    END IF;
+END $$;
+
+CREATE TABLE privacy.key (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    key        bytea NOT NULL CHECK (octet_length(key) = 32),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON privacy.key FROM PUBLIC;
+COMMENT ON TABLE privacy.key IS
+  'pg_privacy''s secret key (superusers only). Losing or replacing it changes every hash and pseudonym.';
+
+CREATE FUNCTION privacy.key_replaces_previous() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM privacy.key;
+    RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION privacy.key_replaces_previous() FROM PUBLIC;
+
+CREATE TRIGGER key_replaces_previous BEFORE INSERT ON privacy.key
+    FOR EACH ROW EXECUTE FUNCTION privacy.key_replaces_previous();
+"#,
+    name = "key_table",
+    bootstrap
+);
+
+extension_sql!(
+    r#"
+CREATE TRIGGER key_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.key
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.key_changed();
+INSERT INTO privacy.key (key) VALUES (privacy.random_key());
+SELECT pg_catalog.pg_extension_config_dump('privacy.key', '');
+REVOKE ALL ON FUNCTION privacy.key_changed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.random_key() FROM PUBLIC;
+"#,
+    name = "key_init",
+    finalize
 );

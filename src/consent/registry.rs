@@ -1,0 +1,486 @@
+//! The consent registry: purposes, subject tables, purposes allowed to roles, and the append-only
+//! history of consent grants and withdrawals, with the current state derived from it.
+//!
+//! Tables are extension configuration tables, so pg_dump keeps them (the history is the proof of
+//! consent a regulator asks for). The current-state tables are not dumped: the trigger that
+//! maintains them from `privacy.consent_event` rebuilds them when a restore reloads the history.
+//!
+//! **Subject ids.** The registry keeps an id as given, and records each event under every typed
+//! reading of it ([`privacy_core::subject`]): as bigint, as uuid, and as text. Filters compare a
+//! subject column with the reading of its own type, so `'045'` and `'45'` are one subject for an
+//! integer column, a UUID is one subject whatever its spelling, and a later withdrawal always
+//! wins over an earlier grant of the same subject. An id no subject column could hold is refused
+//! when consent is recorded.
+//!
+//! **Roles** are kept by OID (`regrole`: dumped and restored by name), so renaming a role keeps
+//! its purposes and a new role with an old name gets none; a dropped role's entries go with it.
+//!
+//! **Who may change it.** The configuration functions (`create_purpose`, `set_subject`,
+//! `allow_purpose`, ...) run as their caller and check `privacy.require_admin()` first (see
+//! `crate::admin`); privacy admins hold the table privileges they need. Consent itself is
+//! recorded by `grant_consent`/`withdraw_consent` (SECURITY DEFINER, search_path pinned), whose
+//! EXECUTE privilege is the gate: privacy_admin has it, and a DBA may grant it to an application.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::rc::Rc;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use privacy_core::subject::{format_uuid, parse_bigint, parse_uuid};
+
+use crate::pg::cache::{watch_relation, Cached, Class};
+use crate::pg::catalog;
+
+/// The typed reading of subject ids a subject column is compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    Bigint,
+    Uuid,
+    Text,
+}
+
+impl KeyKind {
+    /// The current-state table holding this reading.
+    pub fn state_table(self) -> &'static CStr {
+        match self {
+            KeyKind::Bigint => c"consent_bigint",
+            KeyKind::Uuid => c"consent_uuid",
+            KeyKind::Text => c"consent_text",
+        }
+    }
+
+    /// The reading a column of type `typid` is compared with, if it can hold subject ids.
+    pub fn of_type(typid: pg_sys::Oid) -> Option<KeyKind> {
+        match typid {
+            t if t == pg_sys::INT2OID || t == pg_sys::INT4OID || t == pg_sys::INT8OID => Some(KeyKind::Bigint),
+            t if t == pg_sys::UUIDOID => Some(KeyKind::Uuid),
+            t if t == pg_sys::TEXTOID || t == pg_sys::VARCHAROID || t == pg_sys::BPCHAROID => Some(KeyKind::Text),
+            _ => None,
+        }
+    }
+
+    /// The type the reading is stored as.
+    pub fn type_oid(self) -> pg_sys::Oid {
+        match self {
+            KeyKind::Bigint => pg_sys::INT8OID,
+            KeyKind::Uuid => pg_sys::UUIDOID,
+            KeyKind::Text => pg_sys::TEXTOID,
+        }
+    }
+}
+
+/// A declared subject table.
+#[derive(Clone, Debug)]
+pub struct SubjectTable {
+    pub column: String,
+    pub attno: i16,
+    pub kind: KeyKind,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    /// purpose name -> requires consent
+    pub purposes: HashMap<String, bool>,
+    pub subjects: HashMap<pg_sys::Oid, SubjectTable>,
+    /// (role, purpose)
+    pub role_purposes: Vec<(pg_sys::Oid, String)>,
+}
+
+thread_local! {
+    static REGISTRY: Cached<Registry> = const { Cached::new(Class::Relations) };
+}
+
+/// The registry of this database (empty where the extension is not installed).
+pub fn registry() -> Rc<Registry> {
+    REGISTRY.with(|c| c.get(load))
+}
+
+fn load() -> Registry {
+    let mut reg = Registry::default();
+    let (Some(purpose), Some(subject), Some(role)) = (
+        catalog::extension_table(c"purpose"),
+        catalog::extension_table(c"subject_table"),
+        catalog::extension_table(c"role_purpose"),
+    ) else {
+        return reg;
+    };
+    for rel in [purpose, subject, role] {
+        watch_relation(rel, Class::Relations);
+    }
+    catalog::scan(purpose, None, |row| {
+        let (name, requires) = (row.column(c"name"), row.column(c"requires_consent"));
+        if let Some(n) = row.text(name) {
+            reg.purposes.insert(n, row.bool(requires));
+        }
+    });
+    catalog::scan(subject, None, |row| {
+        let (rel, col) = (row.column(c"relation"), row.column(c"subject_column"));
+        let relid = row.oid(rel);
+        if let Some(column) = row.name(col) {
+            let attno = catalog::attribute_number(relid, &column);
+            // SAFETY: lsyscache lookup; InvalidOid for a missing attribute.
+            let typid = if attno > 0 { unsafe { pg_sys::get_atttype(relid, attno) } } else { pg_sys::InvalidOid };
+            if let Some(kind) = KeyKind::of_type(typid) {
+                watch_relation(relid, Class::Relations);
+                reg.subjects.insert(relid, SubjectTable { column, attno, kind });
+            }
+        }
+    });
+    catalog::scan(role, None, |row| {
+        let (r, p) = (row.column(c"role"), row.column(c"purpose"));
+        let oid = row.oid(r);
+        // A role dropped from another database leaves its row here until this database cleans
+        // up: it is ignored (and its OID cannot act anyway).
+        // SAFETY: syscache existence check of a role OID.
+        let exists = unsafe { pg_sys::SearchSysCacheExists(pg_sys::SysCacheIdentifier::AUTHOID as i32, pg_sys::Datum::from(oid), 0.into(), 0.into(), 0.into()) };
+        if let (true, Some(purpose)) = (exists, row.text(p)) {
+            reg.role_purposes.push((oid, purpose));
+        }
+    });
+    reg
+}
+
+/// Whether `relid` is a declared subject table.
+pub fn is_subject_table(relid: pg_sys::Oid) -> bool {
+    registry().subjects.contains_key(&relid)
+}
+
+/// The syntax the server's int8 input accepts (it grew in PostgreSQL 16).
+fn integer_syntax() -> privacy_core::subject::IntegerSyntax {
+    crate::pg::version::INTEGER_SYNTAX
+}
+
+/// `privacy.subject_as_bigint(text)`: the bigint reading of a subject id, or NULL.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn subject_as_bigint(subject: &str) -> Option<i64> {
+    parse_bigint(subject, integer_syntax())
+}
+
+/// `privacy.subject_as_uuid(text)`: the uuid reading of a subject id, or NULL.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn subject_as_uuid(subject: &str) -> Option<pgrx::Uuid> {
+    parse_uuid(subject).map(pgrx::Uuid::from_bytes)
+}
+
+/// `privacy.subject_canonical(text)`: how pg_privacy spells a subject id in messages.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn subject_canonical(subject: &str) -> String {
+    if let Some(v) = parse_bigint(subject, integer_syntax()) {
+        v.to_string()
+    } else if let Some(u) = parse_uuid(subject) {
+        format_uuid(&u)
+    } else {
+        subject.to_owned()
+    }
+}
+
+/// `privacy.subject_id_kinds()`: the readings the declared subject columns use.
+#[pg_extern(stable, parallel_safe)]
+fn subject_id_kinds() -> Vec<String> {
+    let reg = registry();
+    let mut kinds: Vec<String> = reg
+        .subjects
+        .values()
+        .map(|s| match s.kind {
+            KeyKind::Bigint => "integer",
+            KeyKind::Uuid => "uuid",
+            KeyKind::Text => "text",
+        })
+        .map(str::to_owned)
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+extension_sql!(
+    r#"
+-- privacy_admin: privacy admins besides superusers (a role is cluster-wide, so it may already
+-- exist from another database).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'privacy_admin') THEN
+        CREATE ROLE privacy_admin NOLOGIN;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA privacy TO PUBLIC;
+"#,
+    name = "admin_role"
+);
+
+extension_sql!(
+    r#"
+CREATE TABLE privacy.purpose (
+    name             text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    requires_consent boolean NOT NULL,
+    description      text,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by       name NOT NULL DEFAULT current_user
+);
+CREATE TABLE privacy.subject_table (
+    relation       regclass PRIMARY KEY,
+    subject_column name NOT NULL
+);
+CREATE TABLE privacy.role_purpose (
+    role    regrole NOT NULL,
+    purpose text NOT NULL REFERENCES privacy.purpose ON DELETE CASCADE,
+    PRIMARY KEY (role, purpose)
+);
+-- Append-only history: every grant and withdrawal, who recorded it, when, and from where, with
+-- the typed readings of the subject id.
+CREATE TABLE privacy.consent_event (
+    event_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subject        text NOT NULL,
+    purpose        text NOT NULL REFERENCES privacy.purpose,
+    state          text NOT NULL CHECK (state IN ('granted', 'withdrawn')),
+    valid_until    timestamptz,
+    recorded_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    recorded_by    name NOT NULL DEFAULT session_user,
+    source         text,
+    subject_bigint bigint GENERATED ALWAYS AS (privacy.subject_as_bigint(subject)) STORED,
+    subject_uuid   uuid GENERATED ALWAYS AS (privacy.subject_as_uuid(subject)) STORED
+);
+CREATE INDEX consent_event_subject ON privacy.consent_event (subject, event_id);
+CREATE INDEX consent_event_bigint ON privacy.consent_event (subject_bigint, event_id) WHERE subject_bigint IS NOT NULL;
+CREATE INDEX consent_event_uuid ON privacy.consent_event (subject_uuid, event_id) WHERE subject_uuid IS NOT NULL;
+-- Current state, one row per (purpose, reading of the subject): consent is active while
+-- active_until > statement_timestamp() (infinity without expiry, -infinity once withdrawn).
+CREATE TABLE privacy.consent_bigint (
+    purpose text NOT NULL, subject bigint NOT NULL, active_until timestamptz NOT NULL, event_id bigint NOT NULL,
+    PRIMARY KEY (purpose, subject) INCLUDE (active_until)
+);
+CREATE TABLE privacy.consent_uuid (
+    purpose text NOT NULL, subject uuid NOT NULL, active_until timestamptz NOT NULL, event_id bigint NOT NULL,
+    PRIMARY KEY (purpose, subject) INCLUDE (active_until)
+);
+CREATE TABLE privacy.consent_text (
+    purpose text NOT NULL, subject text NOT NULL, active_until timestamptz NOT NULL, event_id bigint NOT NULL,
+    PRIMARY KEY (purpose, subject) INCLUDE (active_until)
+);
+
+REVOKE ALL ON privacy.purpose, privacy.subject_table, privacy.role_purpose, privacy.consent_event,
+              privacy.consent_bigint, privacy.consent_uuid, privacy.consent_text FROM PUBLIC;
+REVOKE ALL ON SEQUENCE privacy.consent_event_event_id_seq FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON privacy.purpose, privacy.subject_table, privacy.role_purpose TO privacy_admin;
+
+CREATE FUNCTION privacy.consent_event_is_append_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'the consent history is append-only'
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Record a new grant or withdrawal with privacy.grant_consent() or privacy.withdraw_consent().';
+END $$;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON privacy.consent_event
+    FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_is_append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON privacy.consent_event
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_event_is_append_only();
+
+-- Keeps the current state in step with the history, under every reading of the subject id; a
+-- later event always wins, so a restore that replays the history in any order ends in the same
+-- state. A restore loads events with their ids, so the id sequence is moved past them (its value
+-- is not dumped: only superusers may read it).
+CREATE FUNCTION privacy.consent_event_applied() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    until timestamptz := CASE WHEN NEW.state = 'withdrawn' THEN '-infinity'::timestamptz
+                              ELSE coalesce(NEW.valid_until, 'infinity'::timestamptz) END;
+BEGIN
+    IF NEW.subject_bigint IS NOT NULL THEN
+        INSERT INTO privacy.consent_bigint AS c VALUES (NEW.purpose, NEW.subject_bigint, until, NEW.event_id)
+        ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+            WHERE c.event_id < EXCLUDED.event_id;
+    END IF;
+    IF NEW.subject_uuid IS NOT NULL THEN
+        INSERT INTO privacy.consent_uuid AS c VALUES (NEW.purpose, NEW.subject_uuid, until, NEW.event_id)
+        ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+            WHERE c.event_id < EXCLUDED.event_id;
+    END IF;
+    INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+    IF NEW.event_id > coalesce(pg_catalog.pg_sequence_last_value('privacy.consent_event_event_id_seq'::pg_catalog.regclass), 0) THEN
+        PERFORM pg_catalog.setval('privacy.consent_event_event_id_seq'::pg_catalog.regclass, NEW.event_id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER applied AFTER INSERT ON privacy.consent_event
+    FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_applied();
+
+SELECT pg_catalog.pg_extension_config_dump('privacy.purpose', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.subject_table', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.role_purpose', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.consent_event', '');
+"#,
+    name = "consent_tables",
+    requires = ["admin_role", subject_as_bigint, subject_as_uuid]
+);
+
+extension_sql!(
+    r#"
+CREATE FUNCTION privacy.create_purpose(name text, requires_consent boolean, description text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM privacy.require_admin('create purposes');
+    INSERT INTO privacy.purpose (name, requires_consent, description)
+    VALUES (create_purpose.name, create_purpose.requires_consent, create_purpose.description);
+EXCEPTION WHEN check_violation THEN
+    RAISE EXCEPTION 'invalid purpose name "%"', create_purpose.name
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'A purpose name is lower-case letters, digits and underscores, starting with a letter.';
+WHEN unique_violation THEN
+    RAISE EXCEPTION 'purpose "%" already exists', create_purpose.name
+        USING ERRCODE = 'duplicate_object', HINT = 'Choose another name, or keep the existing purpose.';
+END $$;
+
+CREATE FUNCTION privacy.set_subject(relation regclass, subject_column name)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE coltype regtype;
+BEGIN
+    PERFORM privacy.require_admin('declare subject tables');
+    SELECT a.atttypid::regtype INTO coltype FROM pg_attribute a
+    WHERE a.attrelid = set_subject.relation AND a.attname = set_subject.subject_column
+      AND a.attnum > 0 AND NOT a.attisdropped;
+    IF coltype IS NULL THEN
+        RAISE EXCEPTION 'column "%" of % does not exist', set_subject.subject_column, set_subject.relation
+            USING ERRCODE = 'undefined_column', HINT = 'Name the column that holds the data subject''s id.';
+    END IF;
+    IF coltype NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'uuid'::regtype,
+                       'text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
+        RAISE EXCEPTION 'subject column "%" of % has type %, which cannot hold subject ids', set_subject.subject_column,
+              set_subject.relation, coltype
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Subject columns are integers, uuid or text.';
+    END IF;
+    INSERT INTO privacy.subject_table VALUES (set_subject.relation, set_subject.subject_column)
+    ON CONFLICT ON CONSTRAINT subject_table_pkey DO UPDATE SET subject_column = EXCLUDED.subject_column;
+    PERFORM privacy.guard_subject_table(set_subject.relation);
+END $$;
+
+CREATE FUNCTION privacy.allow_purpose(role_name name, purpose text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM privacy.require_admin('allow purposes to roles');
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = allow_purpose.role_name) THEN
+        RAISE EXCEPTION 'role "%" does not exist', allow_purpose.role_name
+            USING ERRCODE = 'undefined_object', HINT = 'Create the role first.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM privacy.purpose p WHERE p.name = allow_purpose.purpose) THEN
+        RAISE EXCEPTION 'purpose "%" does not exist', allow_purpose.purpose
+            USING ERRCODE = 'undefined_object', HINT = 'Create it with privacy.create_purpose().';
+    END IF;
+    INSERT INTO privacy.role_purpose VALUES (pg_catalog.quote_ident(allow_purpose.role_name)::regrole, allow_purpose.purpose)
+    ON CONFLICT DO NOTHING;
+END $$;
+
+CREATE FUNCTION privacy.disallow_purpose(role_name name, purpose text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM privacy.require_admin('change the purposes allowed to roles');
+    DELETE FROM privacy.role_purpose r
+    WHERE r.role = (SELECT oid FROM pg_roles WHERE rolname = disallow_purpose.role_name)
+      AND r.purpose = disallow_purpose.purpose;
+END $$;
+
+CREATE FUNCTION privacy.record_consent_event(subject text, purpose text, state text, valid_until timestamptz, source text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    id bigint;
+    kinds text[] := privacy.subject_id_kinds();
+BEGIN
+    IF subject IS NULL OR purpose IS NULL THEN
+        RAISE EXCEPTION 'subject and purpose are required' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass the data subject''s id and a purpose name.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM privacy.purpose p WHERE p.name = record_consent_event.purpose) THEN
+        RAISE EXCEPTION 'purpose "%" does not exist', record_consent_event.purpose
+            USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM privacy.purposes.';
+    END IF;
+    IF cardinality(kinds) > 0 AND NOT 'text' = ANY (kinds)
+       AND NOT ('integer' = ANY (kinds) AND privacy.subject_as_bigint(subject) IS NOT NULL)
+       AND NOT ('uuid' = ANY (kinds) AND privacy.subject_as_uuid(subject) IS NOT NULL) THEN
+        RAISE EXCEPTION 'subject id "%" cannot be read as any subject column''s type (%)', subject, array_to_string(kinds, ', ')
+            USING ERRCODE = 'invalid_text_representation',
+                  HINT = 'Subject ids are the values the subject columns hold: see privacy.subject_tables.';
+    END IF;
+    IF valid_until IS NOT NULL AND valid_until <= pg_catalog.now() AND state = 'granted' THEN
+        RAISE EXCEPTION 'consent would expire before it is recorded'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a future expires_at, or none.';
+    END IF;
+    INSERT INTO privacy.consent_event (subject, purpose, state, valid_until, source)
+    VALUES (record_consent_event.subject, record_consent_event.purpose, record_consent_event.state,
+            record_consent_event.valid_until, record_consent_event.source)
+    RETURNING event_id INTO id;
+    RETURN id;
+END $$;
+REVOKE ALL ON FUNCTION privacy.record_consent_event(text, text, text, timestamptz, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.grant_consent(subject text, purpose text, expires_at timestamptz DEFAULT NULL, source text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT privacy.record_consent_event(subject, purpose, 'granted', expires_at, source) $$;
+
+CREATE FUNCTION privacy.withdraw_consent(subject text, purpose text, source text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT privacy.record_consent_event(subject, purpose, 'withdrawn', NULL, source) $$;
+
+-- Every event of the subject, whatever spelling of its id each was recorded under.
+CREATE FUNCTION privacy.consent_history(subject text)
+RETURNS TABLE (event_id bigint, purpose text, state text, valid_until timestamptz,
+               recorded_at timestamptz, recorded_by name, source text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT e.event_id, e.purpose, e.state, e.valid_until, e.recorded_at, e.recorded_by, e.source
+    FROM privacy.consent_event e
+    WHERE e.subject = consent_history.subject
+       OR e.subject_bigint = privacy.subject_as_bigint(consent_history.subject)
+       OR e.subject_uuid = privacy.subject_as_uuid(consent_history.subject)
+    ORDER BY e.event_id
+$$;
+
+REVOKE ALL ON FUNCTION privacy.grant_consent(text, text, timestamptz, text), privacy.withdraw_consent(text, text, text),
+    privacy.consent_history(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.grant_consent(text, text, timestamptz, text), privacy.withdraw_consent(text, text, text),
+    privacy.consent_history(text) TO privacy_admin;
+
+CREATE VIEW privacy.purposes AS
+    SELECT name, requires_consent, description, created_at, created_by FROM privacy.purpose;
+CREATE VIEW privacy.subject_tables AS
+    SELECT s.relation, s.subject_column,
+           coalesce(array_agg(p.name ORDER BY p.name) FILTER (WHERE p.requires_consent), '{}') AS filtered_for
+    FROM privacy.subject_table s LEFT JOIN privacy.purpose p ON p.requires_consent GROUP BY 1, 2;
+CREATE VIEW privacy.role_purposes AS
+    SELECT r.role::text AS role_name, r.purpose, p.requires_consent
+    FROM privacy.role_purpose r JOIN privacy.purpose p ON p.name = r.purpose
+    WHERE EXISTS (SELECT FROM pg_catalog.pg_roles a WHERE a.oid = r.role);
+GRANT SELECT ON privacy.purposes, privacy.subject_tables, privacy.role_purposes TO PUBLIC;
+
+-- Registry changes change what every session filters: tell all backends (cached plans too), and
+-- put the guards back on every subject table (a restore reloads privacy.subject_table).
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.purpose
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.role_purpose
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.subject_table
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.consent_config_changed();
+-- It re-creates guards on tables the admin may not own: it runs as the extension's owner.
+ALTER FUNCTION privacy.consent_config_changed() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.consent_config_changed() FROM PUBLIC;
+"#,
+    name = "consent_api",
+    requires = ["consent_tables", "guard_subject_table_privileges", subject_id_kinds, consent_config_changed, "admin_functions"]
+);
+
+/// `privacy.consent_config_changed()`: trigger on the registry tables; every backend reloads the
+/// registry and drops cached plans from its next statement, and subject tables get their guards.
+#[pg_trigger]
+fn consent_config_changed<'a>(
+    _trigger: &'a pgrx::PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, std::convert::Infallible> {
+    // SAFETY: queues a relcache-wide invalidation, sent at commit (applied locally at the next
+    // command as well).
+    unsafe { pg_sys::CacheInvalidateRelcacheAll() };
+    crate::pg::cache::bump(Class::Relations);
+    for relid in load().subjects.keys() {
+        crate::guards::protect(*relid, crate::guards::Reason::Consent);
+    }
+    Ok(None)
+}

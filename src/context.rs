@@ -1,0 +1,350 @@
+//! Who governs what runs now: the roles whose masking and consent filters apply.
+//!
+//! Restrictions follow roles, and a statement can involve several:
+//! - the **login** (the session user): a session that logged in as a masked or filtered role stays
+//!   so for everything it runs, whatever role it reaches (`SET ROLE`, `set_config('role')`,
+//!   PGOPTIONS, SECURITY DEFINER code), except inside functions a privacy admin labelled
+//!   `TRUSTED`;
+//! - the **current user** (`current_user`), through views, functions and `SET ROLE`;
+//! - the **owners of code that is running**: a function owned by a governed role, or a statement
+//!   that reads or writes a relation whose triggers, rules, policies, defaults or checks such a
+//!   role wrote ("code planted for others to run") adds its owner for as long as it runs;
+//! - per range-table entry, the role whose privileges read it (a view's owner, a rule's owner):
+//!   handled where range tables are walked (`masking::rewrite`, `consent::filter`).
+//!
+//! The stricter wins: masking applies if any governing role is masked, every governing role's
+//! consent filter applies.
+//!
+//! Scopes (trusted functions, running code) are pushed by the fmgr and executor hooks and popped
+//! when they end; errors unwind them at (sub)transaction abort. When the set of governing roles
+//! changes, cached plans are dropped (they were made for another set), and while any scope is
+//! open queries are planned without parallel workers, which could not know about it.
+
+use std::cell::RefCell;
+
+use pgrx::pg_sys;
+use privacy_core::label::parse_function_label;
+
+use crate::pg::cache::{Cached, Class};
+use crate::pg::catalog;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Inside a function a privacy admin labelled TRUSTED: the login's restrictions are lifted.
+    Trusted,
+    /// Code owned by a governed role is running.
+    CodeOf(pg_sys::Oid),
+}
+
+thread_local! {
+    static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
+    /// Scope depth at the start of each open subtransaction.
+    static SUBXACT_DEPTHS: RefCell<Vec<(pg_sys::SubTransactionId, usize)>> = const { RefCell::new(Vec::new()) };
+    static TRUSTED_FUNCTIONS: Cached<Vec<pg_sys::Oid>> = const { Cached::new(Class::Functions) };
+}
+
+/// The role the session logged in as.
+pub fn login() -> pg_sys::Oid {
+    // SAFETY: reads a backend global.
+    unsafe { pg_sys::GetSessionUserId() }
+}
+
+/// The current user.
+pub fn current_user() -> pg_sys::Oid {
+    // SAFETY: reads a backend global.
+    unsafe { pg_sys::GetUserId() }
+}
+
+/// Whether any scope is open (queries are then planned without parallel workers).
+pub fn scoped() -> bool {
+    SCOPES.with(|s| !s.borrow().is_empty())
+}
+
+/// The roles that govern a statement planned or run now (range-table owners aside), login first.
+pub fn governing_roles() -> Vec<pg_sys::Oid> {
+    let mut roles = Vec::with_capacity(2);
+    let scopes = SCOPES.with(|s| s.borrow().clone());
+    if !scopes.contains(&Scope::Trusted) {
+        roles.push(login());
+    }
+    let user = current_user();
+    if !roles.contains(&user) {
+        roles.push(user);
+    }
+    for scope in scopes {
+        if let Scope::CodeOf(owner) = scope {
+            if !roles.contains(&owner) {
+                roles.push(owner);
+            }
+        }
+    }
+    roles
+}
+
+/// Whether `pred` holds for any role that governs what runs now (without allocating: the keyed
+/// functions ask this for every row they compute).
+pub fn any_governing(pred: impl Fn(pg_sys::Oid) -> bool) -> bool {
+    SCOPES.with(|s| {
+        let s = s.borrow();
+        if !s.contains(&Scope::Trusted) && pred(login()) {
+            return true;
+        }
+        if pred(current_user()) {
+            return true;
+        }
+        s.iter().any(|sc| matches!(sc, Scope::CodeOf(owner) if pred(*owner)))
+    })
+}
+
+/// Decides whether a role is governed at all (masked, or allowed purposes): installed by masking
+/// and consent at load time, so this module needs neither.
+pub type GovernedPredicate = fn(pg_sys::Oid) -> bool;
+
+thread_local! {
+    static GOVERNED: RefCell<Vec<GovernedPredicate>> = const { RefCell::new(Vec::new()) };
+}
+
+pub fn register_governed(pred: GovernedPredicate) {
+    GOVERNED.with(|g| g.borrow_mut().push(pred));
+}
+
+/// Whether `role` is masked or filtered by consent.
+pub fn is_governed(role: pg_sys::Oid) -> bool {
+    if role == pg_sys::InvalidOid {
+        return false;
+    }
+    let preds = GOVERNED.with(|g| g.borrow().clone());
+    preds.iter().any(|p| p(role))
+}
+
+/// Governed roles whose code a statement runs, besides the session's governing roles: owners of
+/// views and rules it reads through (the role a range-table entry is checked as), and owners of
+/// relations it touches that carry code they wrote (triggers, rules, policies, defaults, checks,
+/// generated columns, index expressions).
+///
+/// # Safety
+/// `query` must be a valid Query.
+pub unsafe fn code_owners_of_query(query: *mut pg_sys::Query) -> Vec<pg_sys::Oid> {
+    let mut owners = Vec::new();
+    // SAFETY: walking a valid tree's range tables.
+    unsafe {
+        for q in crate::pg::nodes::queries(query) {
+            for (_, rte) in crate::pg::nodes::rtable(q) {
+                if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+                    continue;
+                }
+                let checker = crate::pg::version::check_as_user(q, rte);
+                consider_code_owner(&mut owners, checker, (*rte).relid);
+            }
+        }
+    }
+    owners
+}
+
+/// Like [`code_owners_of_query`], for a plan about to run.
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt.
+pub unsafe fn code_owners_of_plan(stmt: *mut pg_sys::PlannedStmt) -> Vec<pg_sys::Oid> {
+    let mut owners = Vec::new();
+    // SAFETY: the plan's flattened range table.
+    unsafe {
+        for (rte, relid) in crate::pg::nodes::plan_relations(stmt) {
+            let checker = crate::pg::version::plan_check_as_user(stmt, rte);
+            consider_code_owner(&mut owners, checker, relid);
+        }
+    }
+    owners
+}
+
+/// Governed owners of code a write into `relid` runs (COPY FROM fires its triggers and defaults).
+pub fn code_owners_of_relation(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    let mut owners = Vec::new();
+    consider_code_owner(&mut owners, pg_sys::InvalidOid, relid);
+    owners
+}
+
+/// Refuses a governed login giving an object to a role with fewer restrictions (`ALTER ... OWNER
+/// TO`, `REASSIGN OWNED`, `CREATE SCHEMA ... AUTHORIZATION`): code it wrote would then run with
+/// that role's freedom for whoever uses it.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn check_new_owner(stmt: *mut pg_sys::Node) {
+    let login = login();
+    if !is_governed(login) {
+        return;
+    }
+    let mut targets: Vec<*mut pg_sys::RoleSpec> = Vec::new();
+    // SAFETY: tags are checked before casts; fields of valid parse nodes.
+    unsafe {
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterOwnerStmt) {
+            targets.push((*(stmt as *mut pg_sys::AlterOwnerStmt)).newowner);
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_ReassignOwnedStmt) {
+            targets.push((*(stmt as *mut pg_sys::ReassignOwnedStmt)).newrole);
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateSchemaStmt) {
+            targets.push((*(stmt as *mut pg_sys::CreateSchemaStmt)).authrole);
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
+            for cmd in pgrx::PgList::<pg_sys::AlterTableCmd>::from_pg((*(stmt as *mut pg_sys::AlterTableStmt)).cmds).iter_ptr() {
+                if (*cmd).subtype == pg_sys::AlterTableType::AT_ChangeOwner {
+                    targets.push((*cmd).newowner);
+                }
+            }
+        }
+        for spec in targets {
+            if spec.is_null() {
+                continue;
+            }
+            let target = pg_sys::get_rolespec_oid(spec, true);
+            if target == pg_sys::InvalidOid || target == login {
+                continue;
+            }
+            let preds = GOVERNED.with(|g| g.borrow().clone());
+            if preds.iter().any(|p| p(login) && !p(target)) {
+                crate::pg::errors::refuse(
+                    format!(
+                        "role \"{}\" cannot give objects to role \"{}\", which is not restricted as it is",
+                        catalog::role_name(login),
+                        catalog::role_name(target)
+                    ),
+                    "Code a masked or filtered login writes stays under its restrictions. Ask a privacy admin to transfer it.",
+                );
+            }
+        }
+    }
+}
+
+fn consider_code_owner(owners: &mut Vec<pg_sys::Oid>, checker: pg_sys::Oid, relid: pg_sys::Oid) {
+    if checker != pg_sys::InvalidOid && !owners.contains(&checker) && is_governed(checker) {
+        owners.push(checker);
+    }
+    if crate::pg::catalog::carries_code(relid) {
+        let owner = crate::pg::catalog::relation_owner(relid);
+        if !owners.contains(&owner) && is_governed(owner) {
+            owners.push(owner);
+        }
+    }
+}
+
+/// Opens a scope; returns the depth to [`leave`] to.
+pub fn enter(scope: Scope) -> usize {
+    let before = governing_signature();
+    let depth = SCOPES.with(|s| {
+        let mut s = s.borrow_mut();
+        s.push(scope);
+        s.len() - 1
+    });
+    drop_plans_if_changed(before);
+    depth
+}
+
+/// Closes the scopes opened at `depth` and above.
+pub fn leave(depth: usize) {
+    let before = governing_signature();
+    SCOPES.with(|s| s.borrow_mut().truncate(depth));
+    drop_plans_if_changed(before);
+}
+
+/// The scopes that change who governs (the current user is PostgreSQL's own plan-cache concern).
+fn governing_signature() -> (bool, Vec<pg_sys::Oid>) {
+    SCOPES.with(|s| {
+        let s = s.borrow();
+        let trusted = s.contains(&Scope::Trusted);
+        let mut owners: Vec<pg_sys::Oid> =
+            s.iter().filter_map(|sc| if let Scope::CodeOf(o) = sc { Some(*o) } else { None }).collect();
+        owners.sort_by_key(|o| o.to_u32());
+        owners.dedup();
+        (trusted, owners)
+    })
+}
+
+fn drop_plans_if_changed(before: (bool, Vec<pg_sys::Oid>)) {
+    if governing_signature() != before {
+        // A plan made for one set of governing roles must not serve another (a PL/pgSQL function
+        // planned unmasked and then called by a masked role's trigger). Scopes open and close
+        // rarely: only around code of governed roles and trusted functions.
+        // SAFETY: ResetPlanCache only marks cached plans invalid.
+        unsafe { pg_sys::ResetPlanCache() };
+    }
+}
+
+/// Functions a privacy admin labelled TRUSTED in this database.
+pub fn is_trusted_function(funcid: pg_sys::Oid) -> bool {
+    TRUSTED_FUNCTIONS.with(|c| c.get(load_trusted_functions)).contains(&funcid)
+}
+
+/// Whether any function is labelled TRUSTED (cheap check for the fmgr hook).
+pub fn any_trusted_function() -> bool {
+    !TRUSTED_FUNCTIONS.with(|c| c.get(load_trusted_functions)).is_empty()
+}
+
+fn load_trusted_functions() -> Vec<pg_sys::Oid> {
+    if catalog::extension_schema().is_none() {
+        return Vec::new();
+    }
+    catalog::labels(None)
+        .into_iter()
+        .filter(|l| l.classoid == pg_sys::ProcedureRelationId && parse_function_label(&l.label).is_ok())
+        .map(|l| l.objoid)
+        .collect()
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_subxact(
+    event: pg_sys::SubXactEvent::Type,
+    my_subid: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    match event {
+        pg_sys::SubXactEvent::SUBXACT_EVENT_START_SUB => {
+            let depth = SCOPES.with(|s| s.borrow().len());
+            SUBXACT_DEPTHS.with(|d| d.borrow_mut().push((my_subid, depth)));
+        }
+        pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB => {
+            let depth = SUBXACT_DEPTHS.with(|d| {
+                let mut d = d.borrow_mut();
+                let pos = d.iter().position(|(id, _)| *id == my_subid);
+                pos.map(|p| {
+                    let depth = d[p].1;
+                    d.truncate(p);
+                    depth
+                })
+            });
+            if let Some(depth) = depth {
+                if SCOPES.with(|s| s.borrow().len()) > depth {
+                    leave(depth);
+                }
+            }
+        }
+        pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB => {
+            SUBXACT_DEPTHS.with(|d| {
+                let mut d = d.borrow_mut();
+                if let Some(p) = d.iter().position(|(id, _)| *id == my_subid) {
+                    d.truncate(p);
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
+        SUBXACT_DEPTHS.with(|d| d.borrow_mut().clear());
+        if scoped() {
+            leave(0);
+        }
+    }
+}
+
+pub fn init() {
+    // SAFETY: registering transaction callbacks during library load; the functions have the
+    // signatures PostgreSQL expects and live as long as the library.
+    unsafe {
+        pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut());
+        pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+    }
+}
+

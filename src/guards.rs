@@ -1,0 +1,328 @@
+//! Row-level security guards on protected tables (masked columns) and subject tables (consent).
+//!
+//! A table that gets its first masking rule, or is declared a subject table, gets row-level
+//! security (and so do its partitions and inheritance children) with two policies:
+//! - `privacy_all_rows`, permissive, `USING (true)`: every row stays visible, so enabling row
+//!   security changes no result (added only when pg_privacy is the one enabling it);
+//! - `privacy_preloaded`, restrictive, `USING (privacy.enforcement_active())`: an IMMUTABLE
+//!   function the planner folds to `true` where pg_privacy was preloaded, and which raises an
+//!   error where it was not, so the table fails closed instead of showing raw data.
+//!
+//! Why row security at all, beyond failing closed: PostgreSQL hides its own side channels (pg_stats
+//! rows, constraint-violation details, statistics given to leaky operators) only when row
+//! security is active for the reader. Subject tables also get FORCE ROW LEVEL SECURITY, so their
+//! owners and the owners' views are filtered too. The policies are created from node trees, never
+//! from SQL text.
+//!
+//! The guards are what the fail-closed promise rests on, so only privacy admins may take them off:
+//! disabling or un-forcing row security on such a table, or dropping, altering or renaming a guard
+//! policy, is refused to anyone else ([`check_change`]).
+//!
+//! `privacy_preloaded` is recorded as a member of the extension, so DROP EXTENSION removes it
+//! without CASCADE; `privacy_all_rows` stays with the table. On restore, the labels and registry
+//! re-create the guards before the dump's own CREATE POLICY statements, which are then skipped.
+
+use std::ffi::CStr;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgList;
+
+use crate::pg::catalog;
+use crate::pg::errors::{raise, refuse};
+use crate::pg::nodes::{self, make_node};
+
+pub const ALL_ROWS_POLICY: &str = "privacy_all_rows";
+pub const PRELOADED_POLICY: &str = "privacy_preloaded";
+
+/// Why a table is guarded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// It has masking rules: row security enabled, not forced (the owner's pg_dump keeps working).
+    Masking,
+    /// It is a consent subject table: row security enabled and forced.
+    Consent,
+}
+
+/// Whether pg_privacy was preloaded into this backend.
+static mut LOADED_AT_PRELOAD: bool = false;
+
+/// Records at load time whether the library is being preloaded.
+pub fn init() {
+    // SAFETY: reading a PostgreSQL global flag during library load, on the backend's only thread;
+    // the static is written once, before any query runs.
+    unsafe { LOADED_AT_PRELOAD = pg_sys::process_shared_preload_libraries_in_progress };
+}
+
+fn loaded_at_preload() -> bool {
+    // SAFETY: written once in init before any query runs; backends are single-threaded.
+    unsafe { LOADED_AT_PRELOAD }
+}
+
+/// `privacy.enforcement_active()`: true where pg_privacy was preloaded, an error elsewhere.
+#[pg_extern(immutable, parallel_safe)]
+fn enforcement_active() -> bool {
+    if !loaded_at_preload() {
+        raise(
+            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "pg_privacy is not preloaded in this server, so protected tables are closed",
+            "Add pg_privacy to shared_preload_libraries in postgresql.conf and restart the server.",
+        );
+    }
+    true
+}
+
+/// Turns on the guards for `relid` and every partition or child below it.
+pub fn protect(relid: pg_sys::Oid, reason: Reason) {
+    let mut all = vec![relid];
+    all.extend(catalog::descendants_of(relid));
+    for rel in all {
+        // SAFETY: rel is an existing relation (the labelled one or from pg_inherits).
+        unsafe { protect_one(rel, reason) };
+    }
+}
+
+/// `privacy.guard_subject_table(regclass)`: the guards of a subject table, created as the
+/// extension's owner (the privacy admin declaring it need not own the table). EXECUTE is granted
+/// to privacy_admin only.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn guard_subject_table(relation: pg_sys::Oid) {
+    protect(relation, Reason::Consent);
+}
+
+extension_sql!(
+    r#"
+REVOKE ALL ON FUNCTION privacy.guard_subject_table(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.guard_subject_table(oid) TO privacy_admin;
+"#,
+    name = "guard_subject_table_privileges",
+    requires = [guard_subject_table, "admin_role"]
+);
+
+unsafe fn protect_one(relid: pg_sys::Oid, reason: Reason) {
+    // SAFETY: catalog lookups; node construction in the current context; AlterTableInternal and
+    // ProcessUtility run as the current user, who passed the label or admin checks.
+    unsafe {
+        if !matches!(catalog::relkind(relid), pg_sys::RELKIND_RELATION | pg_sys::RELKIND_PARTITIONED_TABLE) {
+            return;
+        }
+        let (enabled, forced) = catalog::row_security_flags(relid);
+        let existing: Vec<String> = catalog::policies(relid).into_iter().map(|(_, n)| n).collect();
+        let range = pg_sys::makeRangeVar(pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)), pg_sys::get_rel_name(relid), -1);
+        if !enabled {
+            alter_row_security(relid, pg_sys::AlterTableType::AT_EnableRowSecurity);
+            if !existing.iter().any(|p| p == ALL_ROWS_POLICY) {
+                create_policy(range, ALL_ROWS_POLICY, true, nodes::bool_const(true).cast());
+            }
+        }
+        if reason == Reason::Consent && !forced {
+            alter_row_security(relid, pg_sys::AlterTableType::AT_ForceRowSecurity);
+        }
+        if !existing.iter().any(|p| p == PRELOADED_POLICY) {
+            create_policy(range, PRELOADED_POLICY, false, nodes::privacy_call("enforcement_active").cast());
+        }
+    }
+}
+
+unsafe fn alter_row_security(relid: pg_sys::Oid, subtype: pg_sys::AlterTableType::Type) {
+    // SAFETY: a one-command ALTER TABLE on an existing relation, as PostgreSQL's own callers do.
+    unsafe {
+        let cmd = make_node::<pg_sys::AlterTableCmd>(pg_sys::NodeTag::T_AlterTableCmd);
+        (*cmd).subtype = subtype;
+        let mut cmds = PgList::<pg_sys::AlterTableCmd>::new();
+        cmds.push(cmd);
+        pg_sys::AlterTableInternal(relid, cmds.into_pg(), false);
+        pg_sys::CommandCounterIncrement();
+    }
+}
+
+unsafe fn create_policy(table: *mut pg_sys::RangeVar, name: &str, permissive: bool, qual: *mut pg_sys::Node) {
+    // SAFETY: a fully initialised CreatePolicyStmt wrapped in a utility PlannedStmt, executed as
+    // a sub-command of the statement being run.
+    unsafe {
+        let stmt = make_node::<pg_sys::CreatePolicyStmt>(pg_sys::NodeTag::T_CreatePolicyStmt);
+        (*stmt).policy_name = nodes::pstrdup(name);
+        (*stmt).table = pg_sys::copyObjectImpl(table.cast()).cast();
+        (*stmt).cmd_name = nodes::pstrdup("all");
+        (*stmt).permissive = permissive;
+        let public = make_node::<pg_sys::RoleSpec>(pg_sys::NodeTag::T_RoleSpec);
+        (*public).roletype = pg_sys::RoleSpecType::ROLESPEC_PUBLIC;
+        (*public).location = -1;
+        let mut roles = PgList::<pg_sys::RoleSpec>::new();
+        roles.push(public);
+        (*stmt).roles = roles.into_pg();
+        (*stmt).qual = qual;
+        let planned = make_node::<pg_sys::PlannedStmt>(pg_sys::NodeTag::T_PlannedStmt);
+        (*planned).commandType = pg_sys::CmdType::CMD_UTILITY;
+        (*planned).utilityStmt = stmt.cast();
+        (*planned).stmt_location = -1;
+        pg_sys::ProcessUtility(
+            planned,
+            c"CREATE POLICY (pg_privacy guard)".as_ptr(),
+            false,
+            pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            pg_sys::None_Receiver,
+            std::ptr::null_mut(),
+        );
+        pg_sys::CommandCounterIncrement();
+        // Only the fail-closed policy belongs to the extension: DROP EXTENSION removes it, while
+        // privacy_all_rows stays so the table's rows remain visible without pg_privacy.
+        if name == PRELOADED_POLICY {
+            record_as_extension_member(table, name);
+        }
+    }
+}
+
+/// Makes the policy `name` on `table` a member of the pg_privacy extension.
+unsafe fn record_as_extension_member(table: *mut pg_sys::RangeVar, name: &str) {
+    // SAFETY: the relation exists (the policy was just created on it); recordDependencyOn writes
+    // a pg_depend row for two existing objects.
+    unsafe {
+        let relid = pg_sys::RangeVarGetRelidExtended(table, pg_sys::NoLock as i32, 0, None, std::ptr::null_mut());
+        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
+        let Some((policy, _)) = catalog::policies(relid).into_iter().find(|(_, n)| n == name) else { return };
+        if ext == pg_sys::InvalidOid {
+            return;
+        }
+        let member = pg_sys::ObjectAddress { classId: catalog::oid(catalog::PG_POLICY), objectId: policy, objectSubId: 0 };
+        let extension = pg_sys::ObjectAddress { classId: pg_sys::ExtensionRelationId, objectId: ext, objectSubId: 0 };
+        pg_sys::recordDependencyOn(&member, &extension, pg_sys::DependencyType::DEPENDENCY_EXTENSION);
+        pg_sys::CommandCounterIncrement();
+    }
+}
+
+/// Whether a CREATE POLICY names one of pg_privacy's guard policies that already exists (a
+/// restore re-creates the guards from labels and registry before the dump's CREATE POLICY).
+///
+/// # Safety
+/// `stmt` must be a valid CreatePolicyStmt.
+pub unsafe fn guard_policy_exists(stmt: *mut pg_sys::CreatePolicyStmt) -> bool {
+    // SAFETY: fields of a valid CreatePolicyStmt; the relation lookup may find nothing.
+    unsafe {
+        let name = CStr::from_ptr((*stmt).policy_name).to_string_lossy();
+        if name != ALL_ROWS_POLICY && name != PRELOADED_POLICY {
+            return false;
+        }
+        let relid = pg_sys::RangeVarGetRelidExtended((*stmt).table, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        relid != pg_sys::InvalidOid && catalog::policies(relid).iter().any(|(_, p)| *p == name)
+    }
+}
+
+fn refuse_guard_change(relid: pg_sys::Oid, what: &str) -> ! {
+    refuse(
+        format!("only privacy admins can {what} on {}", catalog::relation_name(relid)),
+        "pg_privacy's masking rules or consent filters rely on row-level security there. Ask a privacy admin.",
+    )
+}
+
+fn relid_of(range: *mut pg_sys::RangeVar) -> pg_sys::Oid {
+    if range.is_null() {
+        return pg_sys::InvalidOid;
+    }
+    // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
+    unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
+}
+
+/// Refuses non-admins taking the guards off a guarded table: `guarded(relid)` says whether a
+/// table is guarded (protected or a subject table). Called before the statement runs.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn check_change(stmt: *mut pg_sys::Node, guarded: impl Fn(pg_sys::Oid) -> bool) {
+    if crate::admin::is_admin(crate::context::current_user()) {
+        return;
+    }
+    // SAFETY: tags are checked before casts; fields of valid parse nodes.
+    unsafe {
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
+            let at = stmt as *mut pg_sys::AlterTableStmt;
+            let relid = relid_of((*at).relation);
+            if relid == pg_sys::InvalidOid || !guarded(relid) {
+                return;
+            }
+            for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
+                match (*cmd).subtype {
+                    pg_sys::AlterTableType::AT_DisableRowSecurity => refuse_guard_change(relid, "disable row-level security"),
+                    pg_sys::AlterTableType::AT_NoForceRowSecurity if catalog::row_security_flags(relid).1 => {
+                        refuse_guard_change(relid, "stop forcing row-level security")
+                    }
+                    _ => {}
+                }
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_DropStmt) {
+            let drop = stmt as *mut pg_sys::DropStmt;
+            if (*drop).removeType != pg_sys::ObjectType::OBJECT_POLICY {
+                return;
+            }
+            for object in PgList::<pg_sys::List>::from_pg((*drop).objects).iter_ptr() {
+                // (table name parts..., policy name)
+                let parts = PgList::<pg_sys::String>::from_pg(object);
+                let Some(last) = parts.get_ptr(parts.len().saturating_sub(1)) else { continue };
+                let policy = nodes::cstr((*last).sval);
+                if policy != ALL_ROWS_POLICY && policy != PRELOADED_POLICY {
+                    continue;
+                }
+                let mut names = PgList::<pg_sys::String>::new();
+                for p in parts.iter_ptr().take(parts.len() - 1) {
+                    names.push(p);
+                }
+                let range = pg_sys::makeRangeVarFromNameList(names.into_pg());
+                let relid = relid_of(range);
+                if relid != pg_sys::InvalidOid && guarded(relid) {
+                    refuse_guard_change(relid, "drop pg_privacy's guard policies");
+                }
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterPolicyStmt) {
+            let alter = stmt as *mut pg_sys::AlterPolicyStmt;
+            let name = nodes::cstr((*alter).policy_name);
+            let relid = relid_of((*alter).table);
+            if (name == ALL_ROWS_POLICY || name == PRELOADED_POLICY) && relid != pg_sys::InvalidOid && guarded(relid) {
+                refuse_guard_change(relid, "alter pg_privacy's guard policies");
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_RenameStmt) {
+            let rename = stmt as *mut pg_sys::RenameStmt;
+            if (*rename).renameType != pg_sys::ObjectType::OBJECT_POLICY {
+                return;
+            }
+            let name = nodes::cstr((*rename).subname);
+            let relid = relid_of((*rename).relation);
+            if (name == ALL_ROWS_POLICY || name == PRELOADED_POLICY) && relid != pg_sys::InvalidOid && guarded(relid) {
+                refuse_guard_change(relid, "rename pg_privacy's guard policies");
+            }
+        }
+    }
+}
+
+/// Relations a statement just made children of another (CREATE TABLE ... INHERITS / PARTITION
+/// OF, ALTER TABLE ... INHERIT / ATTACH PARTITION): they may need the guards their parent has.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node, after it ran.
+pub unsafe fn new_children(stmt: *mut pg_sys::Node) -> Vec<pg_sys::Oid> {
+    let mut out = Vec::new();
+    // SAFETY: tags are checked before casts; fields of valid parse nodes.
+    unsafe {
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateStmt) {
+            let create = stmt as *mut pg_sys::CreateStmt;
+            if !(*create).inhRelations.is_null() || !(*create).partbound.is_null() {
+                out.push(relid_of((*create).relation));
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
+            let at = stmt as *mut pg_sys::AlterTableStmt;
+            for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
+                match (*cmd).subtype {
+                    pg_sys::AlterTableType::AT_AttachPartition if !(*cmd).def.is_null() => {
+                        out.push(relid_of((*((*cmd).def as *mut pg_sys::PartitionCmd)).name));
+                    }
+                    pg_sys::AlterTableType::AT_AddInherit => out.push(relid_of((*at).relation)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out.retain(|r| *r != pg_sys::InvalidOid);
+    out
+}

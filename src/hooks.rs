@@ -1,0 +1,565 @@
+//! Every PostgreSQL hook pg_privacy installs, and nothing else: each hook asks the concerns
+//! (`masking`, `consent`, `guards`, `context`) what to do and passes the statement on.
+//!
+//! **Errors pass through untouched.** A hook's own work runs in a guarded function that returns
+//! before the hook calls the next hook or PostgreSQL's standard function, which it calls through
+//! `crate::pg::ffi` without pgrx's guard. An ERROR raised below therefore reaches PostgreSQL's
+//! handler with every field it had (position, CONTEXT, QUERY, DETAIL, schema/table/column names):
+//! pg_privacy is invisible to errors it did not cause. The hook functions themselves hold only raw
+//! pointers and plain values across those calls (see `crate::pg::ffi` for why that matters).
+//!
+//! | hook | what it dispatches |
+//! |---|---|
+//! | planner | role-switch check; masking of masked statements; consent filters row security cannot apply; counters refused to filtered statements; no parallel plans inside scopes |
+//! | ProcessUtility | `SET ROLE`, ownership and guard checks; COPY as a query; COPY FROM, TRUNCATE, EXPLAIN ANALYZE checks; guards for new partitions and children |
+//! | ExecutorStart / Run / Finish | role-switch check; scopes for code of governed roles; the error context of masked statements |
+//! | needs_fmgr / fmgr | no inlining of SQL functions for masked statements; scopes for TRUSTED functions and functions of governed roles |
+//! | emit_log | constraint details kept from masked sessions |
+//! | object_access | foreign keys to masked columns; dropped roles' purposes |
+//! | row_security_policy_hook_restrictive | consent filters |
+
+use std::cell::Cell;
+
+
+use pgrx::pg_sys;
+use pgrx::PgList;
+
+use crate::context::{self, Scope};
+use crate::pg::ffi;
+use crate::pg::version::ExecutorRunHook;
+use crate::{consent, guards, masking};
+
+static mut PREV_PLANNER: pg_sys::planner_hook_type = None;
+static mut PREV_UTILITY: pg_sys::ProcessUtility_hook_type = None;
+static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
+static mut PREV_EXECUTOR_RUN: Option<ExecutorRunHook> = None;
+static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
+static mut PREV_NEEDS_FMGR: pg_sys::needs_fmgr_hook_type = None;
+static mut PREV_FMGR: pg_sys::fmgr_hook_type = None;
+static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
+static mut PREV_OBJECT_ACCESS: pg_sys::object_access_hook_type = None;
+static mut PREV_RESTRICTIVE: pg_sys::row_security_policy_hook_type = None;
+
+thread_local! {
+    /// Whether the statement being planned is masked (read by needs_fmgr while planning).
+    static PLANNING_MASKED: Cell<bool> = const { Cell::new(false) };
+}
+
+pub fn init() {
+    // SAFETY: hooks are installed once, in _PG_init, on the backend's only thread; each previous
+    // hook is kept and called.
+    unsafe {
+        PREV_PLANNER = pg_sys::planner_hook;
+        pg_sys::planner_hook = Some(planner);
+        PREV_UTILITY = pg_sys::ProcessUtility_hook;
+        pg_sys::ProcessUtility_hook = Some(process_utility);
+        PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
+        pg_sys::ExecutorStart_hook = Some(executor_start);
+        PREV_EXECUTOR_RUN = pg_sys::ExecutorRun_hook;
+        pg_sys::ExecutorRun_hook = Some(executor_run);
+        PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
+        pg_sys::ExecutorFinish_hook = Some(executor_finish);
+        PREV_NEEDS_FMGR = pg_sys::needs_fmgr_hook;
+        pg_sys::needs_fmgr_hook = Some(needs_fmgr);
+        PREV_FMGR = pg_sys::fmgr_hook;
+        pg_sys::fmgr_hook = Some(fmgr);
+        PREV_EMIT_LOG = pg_sys::emit_log_hook;
+        pg_sys::emit_log_hook = Some(emit_log);
+        PREV_OBJECT_ACCESS = pg_sys::object_access_hook;
+        pg_sys::object_access_hook = Some(object_access);
+        PREV_RESTRICTIVE = pg_sys::row_security_policy_hook_restrictive;
+        pg_sys::row_security_policy_hook_restrictive = Some(restrictive_policies);
+    }
+}
+
+/// Whether anything in this database or cluster could be governed (the fast path for everyone
+/// else: a few cached booleans).
+fn anything_governed() -> bool {
+    masking::rules::any_rules() || masking::roles::any_masked_role() || !consent::registry::registry().subjects.is_empty()
+}
+
+/// Whether any role at all is masked or filtered (cheaper than asking per role).
+fn any_governed_role() -> bool {
+    masking::roles::any_masked_role() || !consent::registry::registry().role_purposes.is_empty()
+}
+
+/// The roles governing a statement: the session's, and the owners of code it runs.
+fn statement_roles(code_owners: Vec<pg_sys::Oid>) -> Vec<pg_sys::Oid> {
+    let mut roles = context::governing_roles();
+    for owner in code_owners {
+        if !roles.contains(&owner) {
+            roles.push(owner);
+        }
+    }
+    roles
+}
+
+// ------------------------------------------------------------------ planner
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Planning {
+    parse: *mut pg_sys::Query,
+    cursor_options: i32,
+    governed: bool,
+    was_masked: bool,
+}
+
+unsafe extern "C-unwind" fn planner(
+    parse: *mut pg_sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: pg_sys::ParamListInfo,
+) -> *mut pg_sys::PlannedStmt {
+    // SAFETY: parse is the valid Query handed to the planner; our work is guarded and returns
+    // before the raw call; this frame holds only plain values across it.
+    unsafe {
+        let p = before_planning(parse, cursor_options);
+        let stmt = match PREV_PLANNER {
+            Some(prev) => prev(p.parse, query_string, p.cursor_options, bound_params),
+            None => ffi::standard_planner(p.parse, query_string, p.cursor_options, bound_params),
+        };
+        if p.governed {
+            after_planning(stmt, p.was_masked);
+        }
+        stmt
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_options: i32) -> Planning {
+    let was_masked = PLANNING_MASKED.with(|m| m.get());
+    let mut p = Planning { parse, cursor_options, governed: false, was_masked };
+    if !anything_governed() {
+        PLANNING_MASKED.with(|m| m.set(false));
+        return p;
+    }
+    masking::utility::check_role_switch();
+    // SAFETY: parse is a valid Query (the planner's argument).
+    unsafe {
+        let owners = if any_governed_role() { context::code_owners_of_query(parse) } else { Vec::new() };
+        let roles = statement_roles(owners);
+        let masked = masking::rules::any_rules() && masking::masked_for(&roles);
+        PLANNING_MASKED.with(|m| m.set(masked));
+        masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
+        if masked {
+            p.parse = masking::rewrite::mask_statement(p.parse);
+        }
+        consent::filter::add_missing_filters(p.parse, &roles);
+        if consent::filter::filtered(&roles) {
+            consent::utility::refuse_counters_and_copies(p.parse);
+        }
+        if context::scoped() {
+            p.cursor_options &= !(pg_sys::CURSOR_OPT_PARALLEL_OK as i32);
+        }
+    }
+    p.governed = true;
+    p
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, was_masked: bool) {
+    PLANNING_MASKED.with(|m| m.set(was_masked));
+    // SAFETY: stmt is the PlannedStmt just made; its range table lists every relation it reads.
+    unsafe {
+        let touches = crate::pg::nodes::plan_relations(stmt).into_iter().any(|(_, relid)| {
+            !matches!(masking::rules::protection(relid, false), masking::rules::Protection::None)
+                || consent::registry::is_subject_table(relid)
+                || crate::pg::catalog::carries_code(relid)
+        });
+        if touches {
+            // A plan made for one role's masking and filters must not serve another.
+            (*stmt).dependsOnRole = true;
+        }
+    }
+}
+
+// ------------------------------------------------------------------ utility statements
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Utility {
+    pstmt: *mut pg_sys::PlannedStmt,
+    skip: bool,
+    /// Scope depth to return to afterwards, or -1.
+    scope_depth: isize,
+    governed: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn process_utility(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    read_only_tree: bool,
+    context: pg_sys::ProcessUtilityContext::Type,
+    params: pg_sys::ParamListInfo,
+    query_env: *mut pg_sys::QueryEnvironment,
+    dest: *mut pg_sys::DestReceiver,
+    qc: *mut pg_sys::QueryCompletion,
+) {
+    // SAFETY: pstmt is the valid statement handed to the hook; our work is guarded and returns
+    // before the raw call; this frame holds only plain values across it.
+    unsafe {
+        let u = before_utility(pstmt);
+        if u.skip {
+            return;
+        }
+        match PREV_UTILITY {
+            Some(prev) => prev(u.pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+            None => ffi::standard_ProcessUtility(u.pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+        }
+        if u.governed {
+            after_utility(pstmt, u.scope_depth);
+        }
+    }
+}
+
+/// Whether a statement is one a masked login may still run while acting as an unmasked role
+/// (to get back, or to end the transaction).
+unsafe fn allowed_while_switched(stmt: *mut pg_sys::Node) -> bool {
+    // SAFETY: tag checks only.
+    unsafe {
+        pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt)
+            || pgrx::is_a(stmt, pg_sys::NodeTag::T_TransactionStmt)
+            || pgrx::is_a(stmt, pg_sys::NodeTag::T_DiscardStmt)
+            || pgrx::is_a(stmt, pg_sys::NodeTag::T_ClosePortalStmt)
+            || pgrx::is_a(stmt, pg_sys::NodeTag::T_DeallocateStmt)
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> Utility {
+    let mut u = Utility { pstmt, skip: false, scope_depth: -1, governed: false };
+    // SAFETY: utilityStmt is a valid node; tags are checked before casts; statements are copied
+    // before they are changed (the tree may be read-only).
+    unsafe {
+        let stmt = (*pstmt).utilityStmt;
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) && guards::guard_policy_exists(stmt.cast()) {
+            // A restore re-creates pg_privacy's guard policies before the dump's CREATE POLICY
+            // for them runs (labels and registry come first): keep the existing one.
+            pgrx::notice!("pg_privacy guard policy already exists, kept");
+            u.skip = true;
+            return u;
+        }
+        if !anything_governed() {
+            return u;
+        }
+        u.governed = true;
+        if !allowed_while_switched(stmt) {
+            masking::utility::check_role_switch();
+        }
+        let roles = context::governing_roles();
+        let masked = masking::masked_for(&roles);
+        let filtered = consent::filter::filtered(&roles);
+        masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
+        context::check_new_owner(stmt);
+        guards::check_change(stmt, |rel| {
+            !matches!(masking::rules::protection(rel, false), masking::rules::Protection::None) || consent::registry::is_subject_table(rel)
+        });
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt) {
+            masking::utility::check_set_role(stmt.cast());
+            if masked || filtered {
+                u.pstmt = crate::pg::nodes::with_row_security_kept_on(u.pstmt);
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_ExplainStmt) && filtered {
+            consent::utility::refuse_explain_analyze(stmt.cast());
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_TruncateStmt) && filtered {
+            consent::utility::refuse_truncate(stmt.cast());
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CopyStmt) {
+            let copy = stmt as *mut pg_sys::CopyStmt;
+            if let Some(relid) = crate::pg::nodes::copy_relation(copy) {
+                if (*copy).is_from {
+                    if masked {
+                        masking::utility::check_copy_from(relid, &crate::pg::nodes::copy_columns(copy, relid));
+                    }
+                    let owners = context::code_owners_of_relation(relid);
+                    if let Some(owner) = owners.into_iter().find(|o| !roles.contains(o)) {
+                        u.scope_depth = context::enter(Scope::CodeOf(owner)) as isize;
+                    }
+                } else if crate::pg::catalog::is_extension_table(relid) && !crate::pg::nodes::may_select(relid) {
+                    // pg_dump copies extension configuration tables: the key (superusers only) and
+                    // the consent registry. For a role that may not read one, it dumps as empty,
+                    // so that role's dumps work and carry neither the key nor the registry.
+                    u.pstmt = crate::pg::nodes::copy_as_empty_query(pstmt, copy);
+                } else if (masked && masking::utility::copy_needs_query(relid)) || (filtered && consent::utility::copy_needs_query(relid)) {
+                    u.pstmt = crate::pg::nodes::copy_as_query(pstmt, copy);
+                }
+            }
+        }
+    }
+    u
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope_depth: isize) {
+    if scope_depth >= 0 {
+        context::leave(scope_depth as usize);
+    }
+    // SAFETY: the statement just succeeded; its relations exist.
+    unsafe {
+        for child in guards::new_children((*pstmt).utilityStmt) {
+            let masked_parent = !matches!(masking::rules::protection(child, false), masking::rules::Protection::None);
+            if masked_parent {
+                guards::protect(child, guards::Reason::Masking);
+            }
+            let subject_parent = crate::pg::catalog::ancestors_of(child).into_iter().any(consent::registry::is_subject_table);
+            if subject_parent {
+                guards::protect(child, guards::Reason::Consent);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ executor
+
+unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    // SAFETY: our check is guarded and returns before the raw call.
+    unsafe {
+        before_executor_start();
+        match PREV_EXECUTOR_START {
+            Some(prev) => prev(query_desc, eflags),
+            None => ffi::standard_ExecutorStart(query_desc, eflags),
+        }
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn before_executor_start() {
+    if anything_governed() {
+        // Cached plans skip the planner: the role-switch check runs here too.
+        masking::utility::check_role_switch();
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Running {
+    /// Scope depth to return to afterwards, or -1.
+    scope_depth: isize,
+    /// Whether masking rules may run: their errors get the masked error context.
+    rule_errors: bool,
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -> Running {
+    let mut r = Running { scope_depth: -1, rule_errors: false };
+    masking::side_channels::clear_rule_in_progress();
+    if !anything_governed() {
+        return r;
+    }
+    // SAFETY: query_desc and its plannedstmt are valid while the executor runs.
+    unsafe {
+        let stmt = (*query_desc).plannedstmt;
+        let owners = if any_governed_role() && !stmt.is_null() { context::code_owners_of_plan(stmt) } else { Vec::new() };
+        let session = context::governing_roles();
+        for owner in &owners {
+            if !session.contains(owner) && r.scope_depth < 0 {
+                r.scope_depth = context::enter(Scope::CodeOf(*owner)) as isize;
+            } else if !session.contains(owner) {
+                context::enter(Scope::CodeOf(*owner));
+            }
+        }
+        let roles = statement_roles(owners);
+        let masked = masking::rules::any_rules() && masking::masked_for(&roles);
+        masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
+        r.rule_errors = masked;
+    }
+    r
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn leave_executor(scope_depth: isize) {
+    if scope_depth >= 0 {
+        context::leave(scope_depth as usize);
+    }
+}
+
+unsafe extern "C-unwind" fn executor_run(query_desc: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64, execute_once: bool) {
+    // SAFETY: our work is guarded and returns before the raw call. The error context callback is
+    // a plain struct on this frame, linked into error_context_stack only while the call runs
+    // (PostgreSQL restores the stack itself when an error leaves).
+    unsafe {
+        let r = enter_executor(query_desc);
+        let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
+        if r.rule_errors {
+            callback.callback = Some(masking::side_channels::rule_error_context);
+            callback.previous = pg_sys::error_context_stack;
+            pg_sys::error_context_stack = &mut callback;
+        }
+        match PREV_EXECUTOR_RUN {
+            Some(prev) => prev(query_desc, direction, count, execute_once),
+            None => ffi::standard_ExecutorRun(query_desc, direction, count, execute_once),
+        }
+        if r.rule_errors {
+            pg_sys::error_context_stack = callback.previous;
+        }
+        if r.scope_depth >= 0 {
+            leave_executor(r.scope_depth);
+        }
+    }
+}
+
+unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) {
+    // SAFETY: as in executor_run: AFTER triggers fire here, inside the statement's scopes.
+    unsafe {
+        let r = enter_executor(query_desc);
+        let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
+        if r.rule_errors {
+            callback.callback = Some(masking::side_channels::rule_error_context);
+            callback.previous = pg_sys::error_context_stack;
+            pg_sys::error_context_stack = &mut callback;
+        }
+        match PREV_EXECUTOR_FINISH {
+            Some(prev) => prev(query_desc),
+            None => ffi::standard_ExecutorFinish(query_desc),
+        }
+        if r.rule_errors {
+            pg_sys::error_context_stack = callback.previous;
+        }
+        if r.scope_depth >= 0 {
+            leave_executor(r.scope_depth);
+        }
+    }
+}
+
+// ------------------------------------------------------------------ functions
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn needs_fmgr(fn_oid: pg_sys::Oid) -> bool {
+    // SAFETY: the previous hook was stored once at load time.
+    if let Some(prev) = unsafe { PREV_NEEDS_FMGR } {
+        // SAFETY: calling the previous hook with the argument we were given.
+        if unsafe { prev(fn_oid) } {
+            return true;
+        }
+    }
+    if !anything_governed() && !context::any_trusted_function() {
+        return false;
+    }
+    let Some(info) = crate::pg::catalog::function_info(fn_oid) else { return false };
+    // For masked statements, SQL functions are not inlined, so their bodies are planned (and
+    // masked) on their own; PostgreSQL asks this hook before inlining.
+    if info.sql_language && PLANNING_MASKED.with(|m| m.get()) {
+        return true;
+    }
+    context::is_trusted_function(fn_oid) || (any_governed_role() && context::is_governed(info.owner))
+}
+
+/// What fmgr_hook keeps between a function's start and end.
+#[repr(C)]
+struct FmgrState {
+    prev_private: pg_sys::Datum,
+    /// Scope depth to return to, or -1.
+    depth: isize,
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn fmgr(event: pg_sys::FmgrHookEventType::Type, flinfo: *mut pg_sys::FmgrInfo, private: *mut pg_sys::Datum) {
+    // SAFETY: PostgreSQL passes the function's FmgrInfo and a per-call-site slot; the state is
+    // palloc'd in TopMemoryContext at START and freed at END or ABORT.
+    unsafe {
+        match event {
+            pg_sys::FmgrHookEventType::FHET_START => {
+                let state = pg_sys::MemoryContextAllocZero(pg_sys::TopMemoryContext, std::mem::size_of::<FmgrState>()) as *mut FmgrState;
+                (*state).depth = -1;
+                let fn_oid = (*flinfo).fn_oid;
+                if context::is_trusted_function(fn_oid) {
+                    (*state).depth = context::enter(Scope::Trusted) as isize;
+                }
+                if let Some(info) = crate::pg::catalog::function_info(fn_oid) {
+                    if any_governed_role() && context::is_governed(info.owner) && !context::governing_roles().contains(&info.owner) {
+                        let d = context::enter(Scope::CodeOf(info.owner)) as isize;
+                        if (*state).depth < 0 {
+                            (*state).depth = d;
+                        }
+                    }
+                }
+                if let Some(prev) = PREV_FMGR {
+                    prev(event, flinfo, &mut (*state).prev_private);
+                }
+                *private = pg_sys::Datum::from(state);
+            }
+            _ => {
+                let state = (*private).cast_mut_ptr::<FmgrState>();
+                if state.is_null() {
+                    return;
+                }
+                if let Some(prev) = PREV_FMGR {
+                    prev(event, flinfo, &mut (*state).prev_private);
+                }
+                if (*state).depth >= 0 {
+                    context::leave((*state).depth as usize);
+                }
+                pg_sys::pfree(state.cast());
+                *private = pg_sys::Datum::from(0);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ errors, objects, policies
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
+    // SAFETY: edata is the error being reported.
+    unsafe {
+        masking::side_channels::hide_row_details(edata);
+        if let Some(prev) = PREV_EMIT_LOG {
+            prev(edata);
+        }
+    }
+}
+
+unsafe extern "C-unwind" fn object_access(
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: i32,
+    arg: *mut std::ffi::c_void,
+) {
+    // SAFETY: our work is guarded and returns before the previous hook is called raw.
+    unsafe {
+        on_object_access(access, class_id, object_id);
+        if let Some(prev) = PREV_OBJECT_ACCESS {
+            prev(access, class_id, object_id, sub_id, arg);
+        }
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_object_access(access: pg_sys::ObjectAccessType::Type, class_id: pg_sys::Oid, object_id: pg_sys::Oid) {
+    if access == pg_sys::ObjectAccessType::OAT_POST_CREATE
+        && class_id == crate::pg::catalog::oid(crate::pg::catalog::PG_CONSTRAINT)
+        && masking::rules::any_rules()
+        && masking::masked_now()
+    {
+        masking::utility::check_new_constraint(object_id);
+    } else if access == pg_sys::ObjectAccessType::OAT_DROP && class_id == pg_sys::AuthIdRelationId {
+        consent::utility::forget_role(object_id);
+    }
+}
+
+unsafe extern "C-unwind" fn restrictive_policies(cmd: pg_sys::CmdType::Type, relation: pg_sys::Relation) -> *mut pg_sys::List {
+    // SAFETY: relation is open (the rewriter holds it); the previous hook is called with the same
+    // arguments and our policies appended to its list.
+    unsafe {
+        let list = match PREV_RESTRICTIVE {
+            Some(prev) => prev(cmd, relation),
+            None => std::ptr::null_mut(),
+        };
+        consent_policies(cmd, relation, list)
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn consent_policies(cmd: pg_sys::CmdType::Type, relation: pg_sys::Relation, list: *mut pg_sys::List) -> *mut pg_sys::List {
+    // SAFETY: relation is open; the list is extended with new policies.
+    unsafe {
+        let mut policies = PgList::<pg_sys::RowSecurityPolicy>::from_pg(list);
+        for p in consent::filter::session_policies(cmd, relation) {
+            policies.push(p);
+        }
+        policies.into_pg()
+    }
+}
+

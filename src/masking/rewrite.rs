@@ -1,0 +1,328 @@
+//! Planner-time masking: every reference to a masked column, in any clause of any query level,
+//! is replaced by the column's rule before planning.
+//!
+//! The query is final here (views expanded, rules and row-security policies applied), so masking
+//! follows the data through views, sub-queries, CTEs, sub-links, RETURNING and DML conditions.
+//! Replacement uses PostgreSQL's own helper for view expansion (`ReplaceVarsFromTargetList`),
+//! which also rewrites whole-row references and outer references from sub-queries.
+//!
+//! Only expressions the table owner or a privacy admin wrote see raw values: row-security policy
+//! conditions (the owner's policies, pg_privacy's own guards and consent filters) and their
+//! row-security WITH CHECK options. They are told apart from a security-barrier view's
+//! conditions, which the rewriter puts in the same list for UPDATE and DELETE, by computing the
+//! table's policy conditions again (PostgreSQL puts them first) and checking that they match;
+//! anything else on the list, and a view's WITH CHECK OPTION, is masked like the rest of the query.
+//!
+//! Writes by a masked statement are checked too ("writing is reading"): it may not store a value
+//! computed from masked columns into a masked column (it would overwrite the real value), may not
+//! change a column another column's rule reads (it would flip a conditional rule), and may not
+//! write the input of a keyed rule (reading it back would hash a value of its choice).
+
+use pgrx::pg_sys;
+use pgrx::PgList;
+
+use super::rules::{protection, MaskedRelation, Protection};
+use crate::pg::catalog;
+use crate::pg::errors::{raise, refuse};
+use crate::pg::nodes::{self, rtable, walk};
+
+/// Masks `query` (a masked statement: see `crate::context` for who decides). Returns the new tree.
+///
+/// # Safety
+/// `query` must be the valid Query handed to the planner.
+pub unsafe fn mask_statement(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
+    // SAFETY: forwarded.
+    unsafe {
+        refuse_statistics(query.cast());
+        mask_query(query)
+    }
+}
+
+/// Planner statistics (pg_statistic behind pg_stats, extended statistics) hold raw column values:
+/// most common values, histogram bounds. Masked statements may not read them.
+unsafe fn refuse_statistics(node: *mut pg_sys::Node) {
+    let statistic = pg_sys::StatisticRelationId;
+    let ext = catalog::oid(catalog::PG_STATISTIC_EXT_DATA);
+    // SAFETY: walking a valid tree; RangeTblEntry nodes are tag-checked before the cast.
+    let reads = unsafe {
+        walk(node, |n, _| {
+            if pgrx::is_a(n, pg_sys::NodeTag::T_RangeTblEntry) {
+                let relid = (*(n as *mut pg_sys::RangeTblEntry)).relid;
+                return relid == statistic || relid == ext;
+            }
+            false
+        })
+    };
+    if reads {
+        refuse(
+            "masked roles cannot read planner statistics (pg_stats, pg_stats_ext)",
+            "Statistics hold raw column values such as most common values. Ask an unmasked role.",
+        );
+    }
+}
+
+/// What a query level set aside while it is masked: its row-security conditions and checks.
+struct SetAside {
+    /// Per range-table index (0-based): the policy conditions taken off the entry.
+    quals: Vec<*mut pg_sys::List>,
+    with_check: *mut pg_sys::List,
+    arbiter_elems: *mut pg_sys::List,
+    arbiter_where: *mut pg_sys::Node,
+}
+
+unsafe fn set_aside(query: *mut pg_sys::Query) -> SetAside {
+    // SAFETY: fields of a valid Query; lists are split, not copied.
+    unsafe {
+        let mut quals = Vec::new();
+        for (index, rte) in rtable(query) {
+            if (*rte).securityQuals.is_null() {
+                quals.push(std::ptr::null_mut());
+                continue;
+            }
+            let n = policy_condition_count(query, index, rte);
+            let all = PgList::<pg_sys::Node>::from_pg((*rte).securityQuals);
+            let mut policy = PgList::<pg_sys::Node>::new();
+            let mut rest = PgList::<pg_sys::Node>::new();
+            for (i, q) in all.iter_ptr().enumerate() {
+                if i < n {
+                    policy.push(q);
+                } else {
+                    rest.push(q);
+                }
+            }
+            quals.push(policy.into_pg());
+            (*rte).securityQuals = rest.into_pg();
+        }
+        let mut policy_checks = PgList::<pg_sys::WithCheckOption>::new();
+        let mut view_checks = PgList::<pg_sys::WithCheckOption>::new();
+        for wco in PgList::<pg_sys::WithCheckOption>::from_pg((*query).withCheckOptions).iter_ptr() {
+            if (*wco).kind == pg_sys::WCOKind::WCO_VIEW_CHECK {
+                view_checks.push(wco);
+            } else {
+                policy_checks.push(wco);
+            }
+        }
+        (*query).withCheckOptions = view_checks.into_pg();
+        let oc = (*query).onConflict;
+        let (arbiter_elems, arbiter_where) = if oc.is_null() {
+            (std::ptr::null_mut(), std::ptr::null_mut())
+        } else {
+            let saved = ((*oc).arbiterElems, (*oc).arbiterWhere);
+            (*oc).arbiterElems = std::ptr::null_mut();
+            (*oc).arbiterWhere = std::ptr::null_mut();
+            saved
+        };
+        SetAside { quals, with_check: policy_checks.into_pg(), arbiter_elems, arbiter_where }
+    }
+}
+
+unsafe fn put_back(query: *mut pg_sys::Query, saved: SetAside) {
+    // SAFETY: the range table of the masked copy has the same length and order as the original.
+    unsafe {
+        for ((_, rte), policy) in rtable(query).into_iter().zip(saved.quals) {
+            if !policy.is_null() {
+                (*rte).securityQuals = pg_sys::list_concat(policy, (*rte).securityQuals);
+            }
+        }
+        (*query).withCheckOptions = pg_sys::list_concat(saved.with_check, (*query).withCheckOptions);
+        let oc = (*query).onConflict;
+        if !oc.is_null() {
+            (*oc).arbiterElems = saved.arbiter_elems;
+            (*oc).arbiterWhere = saved.arbiter_where;
+        }
+    }
+}
+
+/// How many of an entry's security conditions are its row-security policy conditions: the
+/// rewriter puts them first, before any security-barrier view's conditions. They are computed
+/// again and compared; if they do not match, the query is refused rather than guessed at.
+unsafe fn policy_condition_count(query: *mut pg_sys::Query, index: i32, rte: *mut pg_sys::RangeTblEntry) -> usize {
+    // SAFETY: get_row_security_policies reads the query, the entry and the relation's policies;
+    // it returns new lists and changes nothing.
+    unsafe {
+        if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+            return 0;
+        }
+        let mut quals: *mut pg_sys::List = std::ptr::null_mut();
+        let mut checks: *mut pg_sys::List = std::ptr::null_mut();
+        let mut has_row_security = false;
+        let mut has_sublinks = false;
+        pg_sys::get_row_security_policies(query, rte, index, &mut quals, &mut checks, &mut has_row_security, &mut has_sublinks);
+        let expected = PgList::<pg_sys::Node>::from_pg(quals);
+        let actual = PgList::<pg_sys::Node>::from_pg((*rte).securityQuals);
+        let matches = expected.len() <= actual.len()
+            && expected.iter_ptr().zip(actual.iter_ptr()).all(|(e, a)| pg_sys::equal(e.cast(), a.cast()));
+        if !matches {
+            raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!(
+                    "pg_privacy could not tell the row-security policies of {} from other conditions",
+                    catalog::relation_name((*rte).relid)
+                ),
+                "The query is refused rather than masked wrongly. Please report it with the query.",
+            );
+        }
+        expected.len()
+    }
+}
+
+/// Masks `query` and every query nested in it; returns the new tree.
+unsafe fn mask_query(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
+    // SAFETY: all pointers come from the valid query tree; nodes are tag-checked before casts.
+    unsafe {
+        let saved = set_aside(query);
+        // Nested queries first, each masking its own range table: sub-queries in FROM, CTEs and
+        // sub-links (including those of view conditions; policy conditions are set aside). The
+        // replacement below then copies them as they are.
+        for (_, rte) in rtable(query) {
+            if (*rte).rtekind == pg_sys::RTEKind::RTE_SUBQUERY && !(*rte).subquery.is_null() {
+                (*rte).subquery = mask_query((*rte).subquery);
+            }
+        }
+        for cte in PgList::<pg_sys::CommonTableExpr>::from_pg((*query).cteList).iter_ptr() {
+            if !(*cte).ctequery.is_null() && pgrx::is_a((*cte).ctequery, pg_sys::NodeTag::T_Query) {
+                (*cte).ctequery = mask_query((*cte).ctequery.cast()).cast();
+            }
+        }
+        let mut sublinks: Vec<*mut pg_sys::SubLink> = Vec::new();
+        walk(query.cast(), |n, depth| {
+            if depth == 0 && pgrx::is_a(n, pg_sys::NodeTag::T_SubLink) {
+                sublinks.push(n.cast());
+            }
+            false
+        });
+        for sublink in sublinks {
+            if !(*sublink).subselect.is_null() && pgrx::is_a((*sublink).subselect, pg_sys::NodeTag::T_Query) {
+                (*sublink).subselect = mask_query((*sublink).subselect.cast()).cast();
+            }
+        }
+
+        let mut query = query;
+        for (index, rte) in rtable(query) {
+            if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+                continue;
+            }
+            let on_conflict = (*query).onConflict;
+            if !on_conflict.is_null() && (*on_conflict).exclRelIndex == index {
+                continue; // EXCLUDED holds the values being inserted, not stored ones
+            }
+            match protection((*rte).relid, (*rte).inh) {
+                Protection::None => {}
+                Protection::DerivedMatview => refuse(
+                    format!(
+                        "materialized view {} is derived from masked columns and masked roles cannot read it",
+                        catalog::relation_name((*rte).relid)
+                    ),
+                    "A materialized view stores its owner's view of the data. Give masked roles a plain view instead.",
+                ),
+                Protection::Masked(rules) => {
+                    check_writes(query, index, &rules);
+                    query = nodes::replace_vars(query.cast(), index, rte, &rules.expressions()).cast();
+                }
+            }
+        }
+        put_back(query, saved);
+        query
+    }
+}
+
+/// The target lists that write into the result relation: (list, is an update).
+unsafe fn written_lists(query: *mut pg_sys::Query) -> Vec<(*mut pg_sys::List, bool)> {
+    let mut lists = Vec::new();
+    // SAFETY: fields of a valid Query.
+    unsafe {
+        match (*query).commandType {
+            pg_sys::CmdType::CMD_UPDATE => lists.push(((*query).targetList, true)),
+            pg_sys::CmdType::CMD_INSERT => lists.push(((*query).targetList, false)),
+            pg_sys::CmdType::CMD_MERGE => {
+                for action in PgList::<pg_sys::MergeAction>::from_pg((*query).mergeActionList).iter_ptr() {
+                    match (*action).commandType {
+                        pg_sys::CmdType::CMD_UPDATE => lists.push(((*action).targetList, true)),
+                        pg_sys::CmdType::CMD_INSERT => lists.push(((*action).targetList, false)),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        let oc = (*query).onConflict;
+        if !oc.is_null() && (*oc).action == pg_sys::OnConflictAction::ONCONFLICT_UPDATE {
+            lists.push(((*oc).onConflictSet, true));
+        }
+    }
+    lists
+}
+
+/// "Writing is reading": the checks on what a masked statement writes into masked relation
+/// `rules` (range-table entry `index`).
+unsafe fn check_writes(query: *mut pg_sys::Query, index: i32, rules: &MaskedRelation) {
+    // SAFETY: target lists of a valid query; TargetEntry pointers.
+    unsafe {
+        if (*query).resultRelation != index {
+            return;
+        }
+        let column = |attno: i16| catalog::attribute_name(rules.relid, attno).unwrap_or_default();
+        for (list, is_update) in written_lists(query) {
+            for tle in PgList::<pg_sys::TargetEntry>::from_pg(list).iter_ptr() {
+                if (*tle).resjunk {
+                    continue;
+                }
+                let attno = (*tle).resno;
+                if !is_update && is_default_or_null(rules.relid, attno, (*tle).expr.cast()) {
+                    continue; // not a value the statement chose
+                }
+                if rules.masks(attno) && nodes::references_columns((*tle).expr.cast(), index, 0, |a| a == 0 || rules.masks(a)) {
+                    refuse(
+                        format!("masked roles cannot write a value computed from masked columns into masked column \"{}\"", column(attno)),
+                        "It would overwrite the real value with a masked one. Write a new value, or ask an unmasked role.",
+                    );
+                }
+                for rule in &rules.rules {
+                    if rule.keyed && rule.inputs.iter().any(|a| *a == attno || *a == 0) {
+                        refuse(
+                            format!(
+                                "masked roles cannot write column \"{}\": the masking rule of \"{}\" computes a keyed value from it",
+                                column(attno),
+                                column(rule.attno)
+                            ),
+                            "Reading the row back would reveal the keyed value of a value of your choice. Ask an unmasked role.",
+                        );
+                    }
+                    if is_update && rule.attno != attno && rule.inputs.contains(&attno) {
+                        refuse(
+                            format!(
+                                "masked roles cannot change column \"{}\": the masking rule of \"{}\" depends on it",
+                                column(attno),
+                                column(rule.attno)
+                            ),
+                            "Changing it could unmask the row. Ask an unmasked role.",
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether an INSERT's value for a column is NULL or the column's default (not chosen).
+unsafe fn is_default_or_null(relid: pg_sys::Oid, attno: i16, expr: *mut pg_sys::Node) -> bool {
+    // SAFETY: expr is a valid expression; build_column_default reads the open relation.
+    unsafe {
+        if pgrx::is_a(expr, pg_sys::NodeTag::T_Const) && (*(expr as *mut pg_sys::Const)).constisnull {
+            return true;
+        }
+        let rel = pg_sys::relation_open(relid, pg_sys::NoLock as pg_sys::LOCKMODE);
+        let default = pg_sys::build_column_default(rel, attno as i32);
+        pg_sys::relation_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        if default.is_null() {
+            return false;
+        }
+        let strip = |mut e: *mut pg_sys::Node| {
+            while !e.is_null() && pgrx::is_a(e, pg_sys::NodeTag::T_RelabelType) {
+                e = (*(e as *mut pg_sys::RelabelType)).arg.cast();
+            }
+            e
+        };
+        pg_sys::equal(strip(default).cast(), strip(expr).cast())
+    }
+}

@@ -1,0 +1,183 @@
+//! What a masked statement must not learn besides the values it reads: error details that quote
+//! raw rows, error messages that quote a raw value a rule could not compute with, and keyed values
+//! of input of its choice.
+//!
+//! - **Error DETAILs by class.** Constraint violations (SQLSTATE class 23) quote the row or key in
+//!   their DETAIL. PostgreSQL hides those itself when row security is active for the table, which
+//!   pg_privacy's guards make the case for every reader but the owner; as a second line, whatever
+//!   the language of the server's messages, an error of class 23 reaching a masked session keeps
+//!   its DETAIL in the server log only (`detail_log`). The emit_log hook cannot read catalogs, so
+//!   the decision is made at statement start ([`set_statement_masked`]).
+//! - **Errors inside a rule.** A rule that calls a function which may quote its input in an error
+//!   (a cast, an input function) is compiled as `rule_value(rule_begin('t.c', col), expr)`:
+//!   `rule_begin` notes which rule is being computed, `rule_value` clears it. An error context
+//!   callback, pushed while a masked statement runs, replaces the message of an error raised
+//!   in between by one naming the rule, and keeps the original for the server log. It works in
+//!   errfinish, before the error leaves, so an exception handler in the same session sees the
+//!   replaced text too.
+//! - **Keyed oracles.** [`refuse_keyed_oracle`] is called by every keyed function for every call,
+//!   in the leader and in parallel workers, with or without rules in the database.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::CString;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+use crate::pg::errors::refuse;
+use crate::pg::ffi;
+
+thread_local! {
+    static STATEMENT_MASKED: Cell<bool> = const { Cell::new(false) };
+    /// The rule being computed, set by rule_begin and cleared by rule_value or by an error.
+    static RULE_IN_PROGRESS: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Records whether the statement starting now is masked (for the emit_log hook).
+pub fn set_statement_masked(masked: bool) {
+    STATEMENT_MASKED.with(|s| s.set(masked));
+}
+
+pub fn statement_masked() -> bool {
+    STATEMENT_MASKED.with(|s| s.get())
+}
+
+/// emit_log_hook part: keeps constraint-violation details out of masked sessions' messages.
+///
+/// # Safety
+/// `edata` must be the error being reported.
+pub unsafe fn hide_row_details(edata: *mut pg_sys::ErrorData) {
+    // SAFETY: edata is the error being reported; only its string fields are read and moved.
+    unsafe {
+        if edata.is_null() || !statement_masked() || (*edata).elevel < pgrx::PgLogLevel::ERROR as i32 || (*edata).detail.is_null() {
+            return;
+        }
+        // Class 23: integrity constraint violation (the first two characters of the SQLSTATE).
+        let class23 = pgrx::PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION as i32;
+        if ((*edata).sqlerrcode & 0xFFF) != (class23 & 0xFFF) {
+            return;
+        }
+        // The server log keeps it for the DBA; the masked client does not see it.
+        if (*edata).detail_log.is_null() {
+            (*edata).detail_log = (*edata).detail;
+        }
+        (*edata).detail = std::ptr::null_mut();
+    }
+}
+
+/// Refuses a keyed function's call on input of the caller's choice (a dictionary oracle against
+/// masked values) when any role governing what runs now is masked. Calls placed by masking rules
+/// go to the rule variants, which do not call this.
+pub fn refuse_keyed_oracle(funcid: pg_sys::Oid) {
+    if super::masked_now() {
+        let name = if funcid == pg_sys::InvalidOid { "keyed functions".to_owned() } else { crate::pg::catalog::function_name(funcid) };
+        refuse(
+            format!("masked roles cannot call {name} directly"),
+            "Keyed functions on input of your choice would reveal masked values by comparison. \
+             Masking rules that use them still apply to the columns you read.",
+        );
+    }
+}
+
+/// The error context callback of masked statements, pushed by the executor hook.
+///
+/// # Safety
+/// Called by PostgreSQL's errfinish while an error is being raised.
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn rule_error_context(_arg: *mut std::ffi::c_void) {
+    let Some(rule) = RULE_IN_PROGRESS.with(|r| r.borrow_mut().take()) else { return };
+    // SAFETY: called inside errfinish: the error being raised is on top of the error stack, so
+    // CopyErrorData (outside ErrorContext) reads it and errmsg/errdetail/errhint replace its
+    // fields, as they do while an ereport is being built.
+    unsafe {
+        let old = pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
+        let original = pg_sys::CopyErrorData();
+        pg_sys::MemoryContextSwitchTo(old);
+        let message = crate::pg::nodes::cstr((*original).message);
+        let detail = crate::pg::nodes::cstr((*original).detail);
+        pg_sys::FreeErrorData(original);
+        let new_message = CString::new(format!("the masking rule of column {rule} could not be computed for a stored value"))
+            .unwrap_or_default();
+        let public_detail = c"The value is not shown to masked roles; the server log has the original error.";
+        let log_detail = CString::new(format!("original error: {message}{}{}", if detail.is_empty() { "" } else { "; " }, detail))
+            .unwrap_or_default();
+        let hint = c"A privacy admin should fix the rule or the stored value.";
+        ffi::errmsg(c"%s".as_ptr(), new_message.as_ptr());
+        ffi::errdetail(c"%s".as_ptr(), public_detail.as_ptr());
+        pg_sys::errdetail_log(c"%s".as_ptr(), log_detail.as_ptr());
+        ffi::errhint(c"%s".as_ptr(), hint.as_ptr());
+    }
+}
+
+/// Forgets a rule left marked by an error raised outside a masked statement's context callback.
+pub fn clear_rule_in_progress() {
+    RULE_IN_PROGRESS.with(|r| r.borrow_mut().take());
+}
+
+macro_rules! fmgr_v1 {
+    ($($info:ident),* $(,)?) => {
+        $(
+            #[no_mangle]
+            #[doc(hidden)]
+            pub extern "C" fn $info() -> &'static pg_sys::Pg_finfo_record {
+                const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+        )*
+    };
+}
+
+fmgr_v1!(pg_finfo_privacy_rule_begin, pg_finfo_privacy_rule_value);
+
+/// `privacy.rule_begin(rule text, anchor "any") RETURNS boolean`: notes that the rule is being
+/// computed. The anchor (a column of the row) keeps the planner from computing it once for all
+/// rows.
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn privacy_rule_begin(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: argument 0 is text (possibly NULL); detoasted before reading.
+    let rule = unsafe {
+        let args = (*fcinfo).args.as_slice(2);
+        if args[0].isnull {
+            String::new()
+        } else {
+            let t = pg_sys::pg_detoast_datum_packed(args[0].value.cast_mut_ptr());
+            let len = pgrx::varsize_any_exhdr(t);
+            String::from_utf8_lossy(std::slice::from_raw_parts(pgrx::vardata_any(t) as *const u8, len)).into_owned()
+        }
+    };
+    RULE_IN_PROGRESS.with(|r| *r.borrow_mut() = Some(rule));
+    pg_sys::Datum::from(true)
+}
+
+/// `privacy.rule_value(started boolean, value anyelement) RETURNS anyelement`: the rule's value;
+/// the rule is done.
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn privacy_rule_value(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    RULE_IN_PROGRESS.with(|r| r.borrow_mut().take());
+    // SAFETY: argument 1 is the rule's value; NULL is passed on as NULL (the function is not
+    // STRICT, so that it always runs and clears the marker).
+    unsafe {
+        let args = (*fcinfo).args.as_slice(2);
+        if args[1].isnull {
+            (*fcinfo).isnull = true;
+            return pg_sys::Datum::from(0);
+        }
+        args[1].value
+    }
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION privacy.rule_begin(rule text, anchor "any") RETURNS boolean
+    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_rule_begin';
+CREATE FUNCTION privacy.rule_value(started boolean, value anyelement) RETURNS anyelement
+    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_rule_value';
+COMMENT ON FUNCTION privacy.rule_begin(text, "any") IS
+  'Internal: placed by masking rules that may raise errors quoting their input (see docs/masking.md).';
+COMMENT ON FUNCTION privacy.rule_value(boolean, anyelement) IS
+  'Internal: placed by masking rules that may raise errors quoting their input (see docs/masking.md).';
+"#,
+    name = "rule_error_functions"
+);

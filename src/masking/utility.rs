@@ -1,0 +1,158 @@
+//! Statements that are not planned, or not only: checks the planner hook cannot make.
+//!
+//! - A session whose login is masked cannot act as an unmasked role: `SET ROLE` to one is refused,
+//!   and a switch made another way (`set_config('role')`, a `role` in PGOPTIONS or `ALTER ROLE ...
+//!   SET`) is refused at its next statement, utility statements included.
+//! - `COPY table TO` reads a plain table without planning a query, so for a masked session it is
+//!   turned into `COPY (SELECT ... FROM ONLY table) TO` (see `crate::hooks`).
+//! - `COPY table FROM` by a masked session may not write the input of a keyed rule (as INSERT).
+//! - Foreign keys to masked columns cannot be created by masked sessions: whether an insert
+//!   succeeds would tell whether a raw value exists (and `ON UPDATE CASCADE` would copy raw
+//!   values into the new table).
+
+use std::ffi::CStr;
+
+use pgrx::pg_sys;
+use pgrx::PgList;
+
+use super::roles::is_masked;
+use super::rules::{protection, Protection};
+use crate::context;
+use crate::pg::catalog;
+use crate::pg::errors::refuse;
+
+/// Refuses a masked login acting as an unmasked role (checked at every statement).
+pub fn check_role_switch() {
+    // SAFETY: reads backend globals.
+    let (login, outer) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetOuterUserId()) };
+    if login != outer && super::roles::any_masked_role() && is_masked(login) && !is_masked(outer) {
+        refuse_switch(login, outer);
+    }
+}
+
+fn refuse_switch(login: pg_sys::Oid, target: pg_sys::Oid) -> ! {
+    refuse(
+        format!(
+            "role \"{}\" is masked and cannot act as unmasked role \"{}\"",
+            catalog::role_name(login),
+            catalog::role_name(target)
+        ),
+        "A session that logged in as a masked role stays masked. Log in as the other role instead.",
+    )
+}
+
+/// `SET ROLE x` from a masked login: refused if x is unmasked.
+///
+/// # Safety
+/// `stmt` must be a valid VariableSetStmt.
+pub unsafe fn check_set_role(stmt: *mut pg_sys::VariableSetStmt) {
+    // SAFETY: fields of a valid VariableSetStmt; args is a list of A_Const.
+    unsafe {
+        if (*stmt).kind != pg_sys::VariableSetKind::VAR_SET_VALUE || (*stmt).name.is_null() {
+            return;
+        }
+        if CStr::from_ptr((*stmt).name).to_bytes() != b"role" {
+            return;
+        }
+        let args = PgList::<pg_sys::Node>::from_pg((*stmt).args);
+        let Some(arg) = args.get_ptr(0) else { return };
+        if !pgrx::is_a(arg, pg_sys::NodeTag::T_A_Const) {
+            return;
+        }
+        let aconst = arg as *mut pg_sys::A_Const;
+        if (*aconst).isnull || (*aconst).val.node.type_ != pg_sys::NodeTag::T_String {
+            return;
+        }
+        let name = (*aconst).val.sval.sval;
+        if name.is_null() || CStr::from_ptr(name).to_bytes() == b"none" {
+            return;
+        }
+        let target = pg_sys::get_role_oid(name, true);
+        let login = context::login();
+        if target != pg_sys::InvalidOid && target != login && is_masked(login) && !is_masked(target) {
+            refuse_switch(login, target);
+        }
+    }
+}
+
+/// Whether `COPY relid TO` must become a query for the masked session.
+pub fn copy_needs_query(relid: pg_sys::Oid) -> bool {
+    !matches!(protection(relid, false), Protection::None)
+}
+
+/// `COPY relid FROM` by a masked session: the same write checks as INSERT.
+pub fn check_copy_from(relid: pg_sys::Oid, columns: &[i16]) {
+    let Protection::Masked(rules) = protection(relid, false) else { return };
+    for rule in &rules.rules {
+        if !rule.keyed {
+            continue;
+        }
+        if let Some(a) = rule.inputs.iter().find(|a| **a == 0 || columns.contains(a)) {
+            let name = |attno: i16| catalog::attribute_name(relid, attno).unwrap_or_default();
+            refuse(
+                format!(
+                    "masked roles cannot write column \"{}\": the masking rule of \"{}\" computes a keyed value from it",
+                    name(*a),
+                    name(rule.attno)
+                ),
+                "Reading the row back would reveal the keyed value of a value of your choice. Ask an unmasked role.",
+            );
+        }
+    }
+}
+
+/// Refuses a foreign key a masked session just created if it references a masked column
+/// (object-access hook, after the constraint row is written).
+pub fn check_new_constraint(conid: pg_sys::Oid) {
+    let Some((contype, confrelid, confkey)) = constraint_reference(conid) else { return };
+    if contype != b'f' || confrelid == pg_sys::InvalidOid {
+        return;
+    }
+    let Protection::Masked(rules) = protection(confrelid, true) else { return };
+    if let Some(a) = confkey.iter().find(|a| rules.masks(**a)) {
+        refuse(
+            format!(
+                "masked roles cannot create a foreign key referencing masked column \"{}\" of {}",
+                catalog::attribute_name(confrelid, *a).unwrap_or_default(),
+                catalog::relation_name(confrelid)
+            ),
+            "Whether a row can be inserted would tell whether a raw value exists. Reference an unmasked key instead.",
+        );
+    }
+}
+
+/// (contype, confrelid, confkey) of a constraint created by the current command (read with
+/// SnapshotSelf, which sees the row before the command ends).
+fn constraint_reference(conid: pg_sys::Oid) -> Option<(u8, pg_sys::Oid, Vec<i16>)> {
+    let cat = catalog::oid(catalog::PG_CONSTRAINT);
+    let (a_oid, a_type, a_frel, a_fkey) =
+        (catalog::attnum(cat, c"oid"), catalog::attnum(cat, c"contype"), catalog::attnum(cat, c"confrelid"), catalog::attnum(cat, c"confkey"));
+    // SAFETY: an index scan of pg_constraint by OID with SnapshotSelf; the row's attributes are
+    // read with the catalog's descriptor before the scan ends.
+    unsafe {
+        let rel = pg_sys::table_open(cat, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        pg_sys::ScanKeyInit(&mut key, a_oid, pg_sys::BTEqualStrategyNumber as u16, pg_sys::Oid::from(pg_sys::F_OIDEQ), pg_sys::Datum::from(conid));
+        let index = catalog::oid(catalog::PG_CONSTRAINT_OID_INDEX);
+        let scan = pg_sys::systable_beginscan(rel, index, true, &raw mut pg_sys::SnapshotSelfData, 1, &mut key);
+        let tuple = pg_sys::systable_getnext(scan);
+        let mut out = None;
+        if !tuple.is_null() {
+            let desc = (*rel).rd_att;
+            let mut isnull = false;
+            let contype = pg_sys::heap_getattr(tuple, a_type as i32, desc, &mut isnull).value() as u8;
+            let confrelid = pg_sys::Oid::from(pg_sys::heap_getattr(tuple, a_frel as i32, desc, &mut isnull).value() as u32);
+            let keys_datum = pg_sys::heap_getattr(tuple, a_fkey as i32, desc, &mut isnull);
+            let mut keys = Vec::new();
+            if !isnull {
+                if let Some(arr) = <pgrx::Array<i16> as pgrx::FromDatum>::from_datum(keys_datum, false) {
+                    keys.extend(arr.iter().flatten());
+                }
+            }
+            out = Some((contype, confrelid, keys));
+        }
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        out
+    }
+}

@@ -1,0 +1,452 @@
+//! Named catalog OIDs, and reads of PostgreSQL's catalogs without SQL.
+//!
+//! The policy caches are filled from catalogs read directly (with the catalog snapshot and
+//! AccessShareLock, as PostgreSQL's own cache-filling code does), so they work for every role and
+//! cost no parse or plan. Catalogs whose headers pgrx does not bind get their OIDs named here;
+//! attribute numbers are looked up by name ([`attnum`]) so they stay right across versions.
+
+use std::ffi::{CStr, CString};
+
+use pgrx::pg_sys;
+use pgrx::FromDatum;
+
+/// `pg_inherits` and its indexes (catalog/pg_inherits.h).
+pub const PG_INHERITS: u32 = 2611;
+pub const PG_INHERITS_RELID_SEQNO_INDEX: u32 = 2680;
+pub const PG_INHERITS_PARENT_INDEX: u32 = 2187;
+/// `pg_shseclabel` (catalog/pg_shseclabel.h), shared across databases.
+pub const PG_SHSECLABEL: u32 = 3592;
+/// `pg_policy` and its (polrelid, polname) index (catalog/pg_policy.h).
+pub const PG_POLICY: u32 = 3256;
+pub const PG_POLICY_POLRELID_POLNAME_INDEX: u32 = 3258;
+/// `pg_statistic_ext_data` (catalog/pg_statistic_ext_data.h): extended statistics' values.
+pub const PG_STATISTIC_EXT_DATA: u32 = 3429;
+/// `pg_constraint` (catalog/pg_constraint.h).
+pub const PG_CONSTRAINT: u32 = 2606;
+pub const PG_CONSTRAINT_OID_INDEX: u32 = 2667;
+/// `pg_aggregate` (catalog/pg_aggregate.h).
+pub const PG_AGGREGATE: u32 = 2600;
+/// The `sql` language (catalog/pg_language.dat).
+pub const SQL_LANGUAGE: u32 = 14;
+
+pub fn oid(value: u32) -> pg_sys::Oid {
+    pg_sys::Oid::from(value)
+}
+
+/// The attribute number of column `name` of catalog `relid` (0 if it has none).
+pub fn attnum(relid: pg_sys::Oid, name: &CStr) -> i16 {
+    // SAFETY: get_attnum reads the attribute syscache; it returns InvalidAttrNumber if missing.
+    unsafe { pg_sys::get_attnum(relid, name.as_ptr()) }
+}
+
+/// One row of a catalog scan; attributes are read by number from the scan's own descriptor.
+pub struct Row {
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+}
+
+impl Row {
+    fn datum(&self, attno: i16) -> Option<pg_sys::Datum> {
+        if attno <= 0 {
+            return None;
+        }
+        // SAFETY: tuple and desc come from the open scan this row belongs to (see scan).
+        unsafe {
+            let mut isnull = false;
+            let d = pg_sys::heap_getattr(self.tuple, attno as i32, self.desc, &mut isnull);
+            (!isnull).then_some(d)
+        }
+    }
+
+    pub fn oid(&self, attno: i16) -> pg_sys::Oid {
+        // SAFETY: the datum of an oid (or regclass/regrole) column.
+        self.datum(attno).and_then(|d| unsafe { pg_sys::Oid::from_datum(d, false) }).unwrap_or(pg_sys::InvalidOid)
+    }
+
+    pub fn bool(&self, attno: i16) -> bool {
+        // SAFETY: the datum of a boolean column.
+        self.datum(attno).and_then(|d| unsafe { bool::from_datum(d, false) }).unwrap_or(false)
+    }
+
+    pub fn int4(&self, attno: i16) -> i32 {
+        // SAFETY: the datum of an int4 column.
+        self.datum(attno).and_then(|d| unsafe { i32::from_datum(d, false) }).unwrap_or(0)
+    }
+
+    pub fn name(&self, attno: i16) -> Option<String> {
+        // SAFETY: a `name` column's datum points at a NUL-terminated NameData in the tuple.
+        self.datum(attno)
+            .map(|d| unsafe { CStr::from_ptr(d.cast_mut_ptr::<std::ffi::c_char>()).to_string_lossy().into_owned() })
+    }
+
+    pub fn text(&self, attno: i16) -> Option<String> {
+        // SAFETY: the datum of a text column, copied into a Rust String before the scan moves on.
+        self.datum(attno).and_then(|d| unsafe { String::from_datum(d, false) })
+    }
+
+    /// The attribute number of column `name` in this row's relation.
+    pub fn column(&self, name: &CStr) -> i16 {
+        // SAFETY: desc is the open relation's descriptor; attributes are read by index < natts.
+        unsafe {
+            for i in 0..(*self.desc).natts as usize {
+                let attr = (*self.desc).attrs.as_ptr().add(i);
+                if !(*attr).attisdropped && CStr::from_ptr((*attr).attname.data.as_ptr()) == name {
+                    return (*attr).attnum;
+                }
+            }
+        }
+        0
+    }
+}
+
+/// Scans relation `relid` (a catalog or one of the extension's own tables) with the catalog
+/// snapshot, calling `f` for each row. With `key = Some((index, attno, oid))` only rows whose
+/// column `attno` (the leading column of `index`) equals `oid` are read, through that index.
+pub fn scan(relid: pg_sys::Oid, key: Option<(u32, i16, pg_sys::Oid)>, mut f: impl FnMut(&Row)) {
+    // SAFETY: a standard catalog scan: the relation is opened and closed with the same lock, the
+    // scan key is fully initialised before use, the scan uses the catalog snapshot (NULL) and is
+    // ended before closing. An ERROR inside `f` unwinds through pg_guard; the resource owner
+    // releases the relation and the scan on abort.
+    unsafe {
+        let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let mut skey: pg_sys::ScanKeyData = std::mem::zeroed();
+        let (index, nkeys) = match key {
+            Some((index, attno, value)) => {
+                pg_sys::ScanKeyInit(
+                    &mut skey,
+                    attno,
+                    pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
+                    pg_sys::Oid::from(pg_sys::F_OIDEQ),
+                    pg_sys::Datum::from(value),
+                );
+                (pg_sys::Oid::from(index), 1)
+            }
+            None => (pg_sys::InvalidOid, 0),
+        };
+        let scan = pg_sys::systable_beginscan(rel, index, key.is_some(), std::ptr::null_mut(), nkeys, &mut skey);
+        loop {
+            let tuple = pg_sys::systable_getnext(scan);
+            if tuple.is_null() {
+                break;
+            }
+            f(&Row { tuple, desc: (*rel).rd_att });
+        }
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+    }
+}
+
+/// Direct parents of `relid` (inheritance and partitioning), in inhseqno order.
+pub fn parents_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    let mut out = Vec::new();
+    let cat = oid(PG_INHERITS);
+    let (inhrelid, inhparent) = (attnum(cat, c"inhrelid"), attnum(cat, c"inhparent"));
+    scan(cat, Some((PG_INHERITS_RELID_SEQNO_INDEX, inhrelid, relid)), |row| out.push(row.oid(inhparent)));
+    out
+}
+
+/// Direct children of `relid`.
+pub fn children_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    let mut out = Vec::new();
+    let cat = oid(PG_INHERITS);
+    let (inhrelid, inhparent) = (attnum(cat, c"inhrelid"), attnum(cat, c"inhparent"));
+    scan(cat, Some((PG_INHERITS_PARENT_INDEX, inhparent, relid)), |row| out.push(row.oid(inhrelid)));
+    out
+}
+
+/// `relid`'s ancestors, nearest first (breadth first, each once).
+pub fn ancestors_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    walk_breadth_first(parents_of(relid), parents_of)
+}
+
+/// `relid`'s descendants (breadth first, each once).
+pub fn descendants_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    walk_breadth_first(children_of(relid), children_of)
+}
+
+fn walk_breadth_first(start: Vec<pg_sys::Oid>, next: fn(pg_sys::Oid) -> Vec<pg_sys::Oid>) -> Vec<pg_sys::Oid> {
+    let mut queue = std::collections::VecDeque::from(start);
+    let mut seen: Vec<pg_sys::Oid> = Vec::new();
+    while let Some(rel) = queue.pop_front() {
+        if seen.contains(&rel) {
+            continue;
+        }
+        seen.push(rel);
+        queue.extend(next(rel));
+    }
+    seen
+}
+
+/// A security label of provider `privacy` in this database.
+pub struct Label {
+    pub classoid: pg_sys::Oid,
+    pub objoid: pg_sys::Oid,
+    pub objsubid: i32,
+    pub label: String,
+}
+
+/// Every `privacy` label of this database (pg_seclabel), optionally only those on `objoid`.
+pub fn labels(objoid: Option<pg_sys::Oid>) -> Vec<Label> {
+    let cat = pg_sys::SecLabelRelationId;
+    let (a_objoid, a_classoid, a_objsubid, a_provider, a_label) = (
+        attnum(cat, c"objoid"),
+        attnum(cat, c"classoid"),
+        attnum(cat, c"objsubid"),
+        attnum(cat, c"provider"),
+        attnum(cat, c"label"),
+    );
+    let mut out = Vec::new();
+    let key = objoid.map(|o| (pg_sys::SecLabelObjectIndexId, a_objoid, o));
+    scan(cat, key, |row| {
+        if row.text(a_provider).as_deref() != Some(crate::PROVIDER) {
+            return;
+        }
+        if let Some(label) = row.text(a_label) {
+            out.push(Label { classoid: row.oid(a_classoid), objoid: row.oid(a_objoid), objsubid: row.int4(a_objsubid), label });
+        }
+    });
+    out
+}
+
+/// Column labels of provider `privacy` on `relid`: (attnum, label).
+pub fn column_labels_of(relid: pg_sys::Oid) -> Vec<(i16, String)> {
+    labels(Some(relid))
+        .into_iter()
+        .filter(|l| l.classoid == pg_sys::RelationRelationId && l.objsubid > 0)
+        .map(|l| (l.objsubid as i16, l.label))
+        .collect()
+}
+
+/// Role labels of provider `privacy` (cluster-wide): (role, label).
+pub fn role_labels() -> Vec<(pg_sys::Oid, String)> {
+    let cat = oid(PG_SHSECLABEL);
+    let (a_objoid, a_classoid, a_provider, a_label) =
+        (attnum(cat, c"objoid"), attnum(cat, c"classoid"), attnum(cat, c"provider"), attnum(cat, c"label"));
+    let mut out = Vec::new();
+    scan(cat, None, |row| {
+        if row.oid(a_classoid) == pg_sys::AuthIdRelationId && row.text(a_provider).as_deref() == Some(crate::PROVIDER) {
+            if let Some(label) = row.text(a_label) {
+                out.push((row.oid(a_objoid), label));
+            }
+        }
+    });
+    out
+}
+
+/// (oid, name) of the row-security policies on `relid`.
+pub fn policies(relid: pg_sys::Oid) -> Vec<(pg_sys::Oid, String)> {
+    let cat = oid(PG_POLICY);
+    let (a_oid, a_name, a_rel) = (attnum(cat, c"oid"), attnum(cat, c"polname"), attnum(cat, c"polrelid"));
+    let mut out = Vec::new();
+    scan(cat, Some((PG_POLICY_POLRELID_POLNAME_INDEX, a_rel, relid)), |row| {
+        if let Some(name) = row.name(a_name) {
+            out.push((row.oid(a_oid), name));
+        }
+    });
+    out
+}
+
+/// The `privacy` schema if the pg_privacy extension is installed in this database.
+pub fn extension_schema() -> Option<pg_sys::Oid> {
+    // SAFETY: catalog lookups with missing_ok.
+    unsafe {
+        if pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true) == pg_sys::InvalidOid {
+            return None;
+        }
+        let nsp = pg_sys::get_namespace_oid(c"privacy".as_ptr(), true);
+        (nsp != pg_sys::InvalidOid).then_some(nsp)
+    }
+}
+
+/// The OID of the extension's table `privacy.<name>`, if it exists and belongs to the extension
+/// (a table of that name someone else created is not ours).
+pub fn extension_table(name: &CStr) -> Option<pg_sys::Oid> {
+    let nsp = extension_schema()?;
+    // SAFETY: catalog lookups returning InvalidOid when missing.
+    unsafe {
+        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
+        let relid = pg_sys::get_relname_relid(name.as_ptr(), nsp);
+        (relid != pg_sys::InvalidOid && pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) == ext).then_some(relid)
+    }
+}
+
+/// Whether `relid` is a table of the pg_privacy extension (key table, consent registry).
+pub fn is_extension_table(relid: pg_sys::Oid) -> bool {
+    // SAFETY: catalog lookups returning InvalidOid when not found.
+    unsafe {
+        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
+        ext != pg_sys::InvalidOid
+            && pg_sys::get_rel_relkind(relid) as u8 == pg_sys::RELKIND_RELATION
+            && pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) == ext
+    }
+}
+
+/// `schema.relation` for messages (the OID if the relation is gone).
+pub fn relation_name(relid: pg_sys::Oid) -> String {
+    // SAFETY: lsyscache lookups returning palloc'd strings or NULL.
+    unsafe {
+        let name = pg_sys::get_rel_name(relid);
+        if name.is_null() {
+            return relid.to_u32().to_string();
+        }
+        let nsp = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid));
+        let rel = CStr::from_ptr(name).to_string_lossy();
+        if nsp.is_null() {
+            rel.into_owned()
+        } else {
+            format!("{}.{}", CStr::from_ptr(nsp).to_string_lossy(), rel)
+        }
+    }
+}
+
+/// The name of column `attno` of `relid`, if it exists.
+pub fn attribute_name(relid: pg_sys::Oid, attno: i16) -> Option<String> {
+    // SAFETY: get_attname with missing_ok returns NULL for a missing attribute.
+    unsafe {
+        let p = pg_sys::get_attname(relid, attno, true);
+        if p.is_null() { None } else { Some(CStr::from_ptr(p).to_string_lossy().into_owned()) }
+    }
+}
+
+/// The attribute number of column `name` of `relid` (0 if none).
+pub fn attribute_number(relid: pg_sys::Oid, name: &str) -> i16 {
+    let Ok(c) = CString::new(name) else { return 0 };
+    // SAFETY: get_attnum returns InvalidAttrNumber when the column does not exist.
+    unsafe { pg_sys::get_attnum(relid, c.as_ptr()) }
+}
+
+/// A role's name for messages (its OID if it is gone).
+pub fn role_name(role: pg_sys::Oid) -> String {
+    // SAFETY: GetUserNameFromId with noerr=true returns NULL for an unknown role.
+    unsafe {
+        let p = pg_sys::GetUserNameFromId(role, true);
+        if p.is_null() { role.to_u32().to_string() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+    }
+}
+
+/// `schema.function(argtypes)` for messages.
+pub fn function_name(funcid: pg_sys::Oid) -> String {
+    // SAFETY: format_procedure returns a palloc'd string for any OID.
+    unsafe { CStr::from_ptr(pg_sys::format_procedure(funcid)).to_string_lossy().into_owned() }
+}
+
+/// A type's name for messages.
+pub fn type_name(typid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be returns a palloc'd string for any type OID.
+    unsafe { CStr::from_ptr(pg_sys::format_type_be(typid)).to_string_lossy().into_owned() }
+}
+
+/// What pg_privacy needs to know about a function: its owner and whether it is SQL-language.
+/// None if it does not exist.
+#[derive(Clone, Copy, Debug)]
+pub struct FunctionInfo {
+    pub owner: pg_sys::Oid,
+    pub sql_language: bool,
+}
+
+pub fn function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
+    // SAFETY: syscache lookup of a pg_proc row, read and released before returning.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(funcid));
+        if tuple.is_null() {
+            return None;
+        }
+        let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
+        let info = FunctionInfo {
+            owner: (*form).proowner,
+            sql_language: (*form).prolang == oid(SQL_LANGUAGE),
+        };
+        pg_sys::ReleaseSysCache(tuple);
+        Some(info)
+    }
+}
+
+/// The owner of relation `relid` (InvalidOid if it is gone).
+pub fn relation_owner(relid: pg_sys::Oid) -> pg_sys::Oid {
+    // SAFETY: syscache lookup of a pg_class row, read and released before returning.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        if tuple.is_null() {
+            return pg_sys::InvalidOid;
+        }
+        let owner = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relowner;
+        pg_sys::ReleaseSysCache(tuple);
+        owner
+    }
+}
+
+/// The relation's kind (`pg_class.relkind`), 0 if it is gone.
+pub fn relkind(relid: pg_sys::Oid) -> u8 {
+    // SAFETY: lsyscache lookup returning '\0' for a missing relation.
+    unsafe { pg_sys::get_rel_relkind(relid) as u8 }
+}
+
+/// `relrowsecurity` and `relforcerowsecurity` of `relid`.
+pub fn row_security_flags(relid: pg_sys::Oid) -> (bool, bool) {
+    // SAFETY: syscache lookup of a pg_class row, read and released before returning.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        if tuple.is_null() {
+            return (false, false);
+        }
+        let class = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple);
+        let flags = ((*class).relrowsecurity, (*class).relforcerowsecurity);
+        pg_sys::ReleaseSysCache(tuple);
+        flags
+    }
+}
+
+thread_local! {
+    static CARRIES_CODE: crate::pg::cache::CachedMap<pg_sys::Oid, bool> = crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Relations);
+}
+
+/// Whether relation `relid` carries code its owner wrote that runs for whoever reads or writes it:
+/// triggers, rewrite rules, row-security policies, column defaults, check constraints, generated
+/// columns or index expressions. Cached until the relation changes.
+pub fn carries_code(relid: pg_sys::Oid) -> bool {
+    CARRIES_CODE.with(|c| {
+        c.get(relid, |relid| {
+            crate::pg::cache::watch_relation(relid, crate::pg::cache::Class::Relations);
+            compute_carries_code(relid)
+        })
+    })
+}
+
+fn compute_carries_code(relid: pg_sys::Oid) -> bool {
+    // SAFETY: the relcache entry is opened and closed here; its fields are read while open.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return false;
+        }
+        let form = (*rel).rd_rel;
+        let mut code = (*form).relhastriggers || (*form).relhasrules || (*form).relrowsecurity || (*form).relchecks > 0;
+        let constr = (*(*rel).rd_att).constr;
+        if !constr.is_null() && ((*constr).has_generated_stored || (*constr).num_defval > 0) {
+            code = true;
+        }
+        if !code && (*form).relhasindex {
+            let indexes = pg_sys::RelationGetIndexList(rel);
+            for index in pgrx::PgList::<std::ffi::c_void>::from_pg(indexes).iter_oid() {
+                let irel = pg_sys::RelationIdGetRelation(index);
+                if irel.is_null() {
+                    continue;
+                }
+                let idx = (*irel).rd_index;
+                // indexprs / indpred are varlena columns; their presence shows as non-null in the
+                // relcache's cached copies once loaded, so ask for them.
+                let exprs = pg_sys::RelationGetIndexExpressions(irel);
+                let pred = pg_sys::RelationGetIndexPredicate(irel);
+                if !exprs.is_null() || !pred.is_null() || idx.is_null() {
+                    code = true;
+                }
+                pg_sys::RelationClose(irel);
+                if code {
+                    break;
+                }
+            }
+        }
+        pg_sys::RelationClose(rel);
+        code
+    }
+}

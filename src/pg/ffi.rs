@@ -1,0 +1,53 @@
+//! PostgreSQL entry points the hooks pass statements on to, declared *without* pgrx's guard.
+//!
+//! pgrx wraps every function of `pg_sys` in a guard that catches a PostgreSQL ERROR, turns it
+//! into a Rust panic and reports it again at the next Rust boundary as a new error. The new error
+//! keeps the SQLSTATE and message but loses the cursor position, CONTEXT, QUERY, internal
+//! position and the schema/table/column/constraint fields (pgrx 0.18.1). A hook that only passes
+//! a statement on must not change what its errors look like, so hooks call these declarations:
+//! an ERROR raised below them longjmps straight through the hook's frame to PostgreSQL's own
+//! handler, every field intact.
+//!
+//! That is sound only if the calling frame holds nothing that needs dropping at the moment of the
+//! call (a "plain old frame", RFC 2945): the hooks in `crate::hooks` do their own work in guarded
+//! functions that return before they call these, and hold only raw pointers and integers here.
+
+use pgrx::pg_sys;
+
+// SAFETY (for the block): these are PostgreSQL's own exported functions with the signatures of
+// its headers for the versions this crate builds for (see pg/version.rs for differences).
+unsafe extern "C-unwind" {
+    pub fn standard_planner(
+        parse: *mut pg_sys::Query,
+        query_string: *const std::ffi::c_char,
+        cursor_options: std::ffi::c_int,
+        bound_params: pg_sys::ParamListInfo,
+    ) -> *mut pg_sys::PlannedStmt;
+
+    pub fn standard_ProcessUtility(
+        pstmt: *mut pg_sys::PlannedStmt,
+        query_string: *const std::ffi::c_char,
+        read_only_tree: bool,
+        context: pg_sys::ProcessUtilityContext::Type,
+        params: pg_sys::ParamListInfo,
+        query_env: *mut pg_sys::QueryEnvironment,
+        dest: *mut pg_sys::DestReceiver,
+        qc: *mut pg_sys::QueryCompletion,
+    );
+
+    pub fn standard_ExecutorStart(query_desc: *mut pg_sys::QueryDesc, eflags: std::ffi::c_int);
+
+    pub fn standard_ExecutorFinish(query_desc: *mut pg_sys::QueryDesc);
+
+    /// `errmsg()` replaces the message of the error being reported (used by an error context
+    /// callback; pgrx does not bind the err*() family).
+    pub fn errmsg(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+
+    /// `errdetail()` replaces the DETAIL of the error being reported.
+    pub fn errdetail(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+
+    /// `errhint()` replaces the HINT of the error being reported.
+    pub fn errhint(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+}
+
+pub use crate::pg::version::standard_ExecutorRun;

@@ -1,0 +1,14 @@
+//! PostgreSQL helpers every concern shares: named catalog OIDs and catalog reads ([`catalog`]),
+//! query-tree walkers and node builders ([`nodes`]), error reporting ([`errors`]), the one owner of
+//! cache invalidation and its cache types ([`cache`]), the raw entry points the hooks pass
+//! statements on to ([`ffi`]) and the differences between PostgreSQL versions ([`version`]).
+//!
+//! Nothing here knows about masking or consent; the concern modules build on it.
+
+pub mod cache;
+pub mod catalog;
+pub mod errors;
+pub mod ffi;
+pub mod marker;
+pub mod nodes;
+pub mod version;

@@ -1,0 +1,172 @@
+//! In-backend tests (`cargo pgrx test`): the SQL functions as PostgreSQL calls them.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn text(sql: &str) -> Option<String> {
+        Spi::get_one::<String>(sql).expect("query failed")
+    }
+
+    #[pg_test]
+    fn partial_and_masks() {
+        assert_eq!(text("SELECT privacy.partial('4111111111111111', 0, 'XXXX-', 4)").as_deref(), Some("XXXX-1111"));
+        assert_eq!(text("SELECT privacy.mask_email('alice@example.com')").as_deref(), Some("a***@example.com"));
+        assert_eq!(text("SELECT privacy.mask_card('4111 1111 1111 1234')").as_deref(), Some("XXXX XXXX XXXX 1234"));
+        assert_eq!(text("SELECT privacy.mask_ip('192.168.10.77'::inet)::text").as_deref(), Some("192.168.10.0/24"));
+        assert_eq!(text("SELECT privacy.partial(NULL, 1, '*', 1)"), None);
+    }
+
+    #[pg_test(error = "partial() prefix and suffix must be zero or positive, got -1 and 2")]
+    fn partial_negative_is_an_error() {
+        Spi::run("SELECT privacy.partial('abc', -1, '*', 2)").unwrap();
+    }
+
+    #[pg_test(error = "unknown generalization unit \"fortnight\"")]
+    fn generalize_unknown_unit() {
+        Spi::run("SELECT privacy.generalize_date('2020-05-05', 'fortnight')").unwrap();
+    }
+
+    #[pg_test]
+    fn generalize_and_bucket() {
+        assert_eq!(text("SELECT privacy.generalize_date('1987-08-23', 'month')::text").as_deref(), Some("1987-08-01"));
+        assert_eq!(Spi::get_one::<i32>("SELECT privacy.bucket(37, 10)").unwrap(), Some(30));
+        assert_eq!(text("SELECT privacy.bucket(37.5::numeric, 5)::text").as_deref(), Some("35"));
+        assert_eq!(text("SELECT privacy.bucket(-0.5::numeric, 0.25)::text").as_deref(), Some("-0.50"));
+    }
+
+    #[pg_test]
+    fn keyed_functions_are_stable_per_key_and_change_with_it() {
+        let h1 = text("SELECT privacy.hash('alice')").unwrap();
+        assert_eq!(h1.len(), 64);
+        assert_eq!(text("SELECT privacy.hash('alice')").unwrap(), h1);
+        let p1 = text("SELECT privacy.pseudo_email('alice@example.com')").unwrap();
+        // Replacing the key (as a restore does) invalidates the cached keyring in this backend.
+        Spi::run("INSERT INTO privacy.key (key) VALUES (privacy.random_key())").unwrap();
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM privacy.key").unwrap(), Some(1));
+        Spi::run("SELECT pg_catalog.pg_sleep(0)").unwrap();
+        let h2 = text("SELECT privacy.hash('alice')").unwrap();
+        assert_ne!(h1, h2, "a new key must give new hashes");
+        assert_ne!(p1, text("SELECT privacy.pseudo_email('alice@example.com')").unwrap());
+    }
+
+    #[pg_test]
+    fn key_table_is_superuser_only() {
+        let public_grants = Spi::get_one::<i64>(
+            "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a
+              WHERE c.oid = 'privacy.key'::regclass AND a.grantee = 0",
+        )
+        .unwrap();
+        assert_eq!(public_grants, Some(0), "PUBLIC must hold no privilege on the key table");
+        Spi::run("CREATE ROLE key_probe").unwrap();
+        Spi::run("SET LOCAL ROLE key_probe").unwrap();
+        // The function works for an unprivileged role (it reads the key itself)...
+        assert_eq!(text("SELECT privacy.hash('x')").map(|h| h.len()), Some(64));
+    }
+
+    #[pg_test(error = "permission denied for table key")]
+    fn key_table_unreadable_by_others() {
+        Spi::run("CREATE ROLE key_probe2").unwrap();
+        Spi::run("SET LOCAL ROLE key_probe2").unwrap();
+        Spi::run("SELECT key FROM privacy.key").unwrap();
+    }
+
+    #[pg_test]
+    fn volatility_and_search_path_rules() {
+        // Every SQL-language or PL function pins search_path; C functions resolve no names (see
+        // masking_functions.rs) and are not pinned, for speed.
+        let unpinned = Spi::get_one::<String>(
+            "SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
+               JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'privacy'
+               JOIN pg_language l ON l.oid = p.prolang
+              WHERE l.lanname <> 'c'
+                AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)",
+        )
+        .unwrap();
+        assert_eq!(unpinned, None, "functions without a pinned search_path: {unpinned:?}");
+        let wrong = Spi::get_one::<String>(
+            "SELECT string_agg(proname || ':' || provolatile::text, ', ') FROM pg_proc
+              WHERE pronamespace = 'privacy'::regnamespace AND (
+                    (proname IN ('partial','mask_email','mask_phone','mask_card','mask_iban','mask_ip','redact',
+                                 'regex_redact','generalize_date','bucket') AND provolatile <> 'i')
+                 OR (proname IN ('hash') OR proname LIKE 'pseudo\\_%') AND provolatile <> 's'
+                 OR ((proname = 'noise' AND pronargs = 2) OR proname LIKE 'fake\\_%') AND provolatile <> 'v'
+                 OR (proname = 'noise' AND pronargs = 6) AND provolatile <> 's')",
+        )
+        .unwrap();
+        assert_eq!(wrong, None);
+    }
+
+
+    #[pg_test(error = "bucket width must be positive, got 0")]
+    fn bucket_numeric_zero_width() {
+        Spi::run("SELECT privacy.bucket(1.5::numeric, 0::numeric)").unwrap();
+    }
+
+    fn setup_masked_table() {
+        Spi::run(
+            "CREATE TABLE t_people (id int, email text, ssn text);
+             INSERT INTO t_people VALUES (1, 'alice@example.com', '123-45-6789');
+             SECURITY LABEL FOR privacy ON COLUMN t_people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+             SECURITY LABEL FOR privacy ON COLUMN t_people.ssn IS 'MASKED WITH VALUE ''XXX''';
+             CREATE ROLE t_analyst;
+             GRANT SELECT ON t_people TO t_analyst;
+             SECURITY LABEL FOR privacy ON ROLE t_analyst IS 'MASKED';",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn masked_role_sees_masked_values_and_owner_raw() {
+        setup_masked_table();
+        assert_eq!(text("SELECT email FROM t_people").as_deref(), Some("alice@example.com"));
+        Spi::run("SET LOCAL ROLE t_analyst").unwrap();
+        assert_eq!(text("SELECT email || ' ' || ssn FROM t_people").as_deref(), Some("a***@example.com XXX"));
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM t_people WHERE ssn LIKE '1%'").unwrap(), Some(0));
+        Spi::run("RESET ROLE").unwrap();
+        assert_eq!(text("SELECT ssn FROM t_people").as_deref(), Some("123-45-6789"));
+    }
+
+    #[pg_test]
+    fn masked_roles_view_gives_reasons() {
+        setup_masked_table();
+        Spi::run("CREATE ROLE t_member IN ROLE t_analyst").unwrap();
+        assert_eq!(
+            text("SELECT string_agg(role || ': ' || reason, '; ' ORDER BY role) FROM privacy.masked_roles WHERE role LIKE 't!_%' ESCAPE '!'").as_deref(),
+            Some("t_analyst: labelled MASKED; t_member: member of masked role t_analyst")
+        );
+    }
+
+    #[pg_test(error = "invalid masking rule for column public.t_people.id: masking rule for column \"id\" returns type text, which cannot be assigned to the column's type integer")]
+    fn rule_of_wrong_type_is_refused() {
+        setup_masked_table();
+        Spi::run("SECURITY LABEL FOR privacy ON COLUMN t_people.id IS 'MASKED WITH FUNCTION privacy.mask_email(email)'").unwrap();
+    }
+
+    #[pg_test(error = "masked roles cannot call privacy.hash(text) directly")]
+    fn masked_role_cannot_hash_chosen_input() {
+        setup_masked_table();
+        Spi::run("SET LOCAL ROLE t_analyst").unwrap();
+        Spi::run("SELECT privacy.hash('guess')").unwrap();
+    }
+
+    #[pg_test]
+    fn pseudonym_io_and_operators() {
+        Spi::run("CREATE TABLE t_events (c privacy.pseudonym); INSERT INTO t_events VALUES ('alice'), ('alice'), ('bob')").unwrap();
+        let token = text("SELECT privacy.pseudonymize('alice')::text").unwrap();
+        assert!(token.starts_with("psn_") && token.len() == 56, "{token}");
+        // text form round-trips, plaintext input pseudonymizes, equality and hashing agree
+        assert_eq!(text(&format!("SELECT ('{token}'::privacy.pseudonym)::text")).as_deref(), Some(token.as_str()));
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM t_events WHERE c = 'alice'").unwrap(), Some(2));
+        assert_eq!(Spi::get_one::<i64>("SELECT count(DISTINCT c) FROM t_events").unwrap(), Some(2));
+        assert_eq!(Spi::get_one::<bool>("SELECT privacy.pseudonymize('a') < privacy.pseudonymize('b') OR privacy.pseudonymize('a') > privacy.pseudonymize('b')").unwrap(), Some(true));
+        assert_eq!(Spi::get_one::<i32>("SELECT pg_column_size(privacy.pseudonymize('x'))").unwrap(), Some(32));
+        // the binary form is the 32 stored bytes (COPY BINARY round trip: e2e scenario 30)
+        assert_eq!(Spi::get_one::<i32>("SELECT length(privacy.pseudonym_send(privacy.pseudonymize('alice')))").unwrap(), Some(32));
+    }
+
+    #[pg_test(error = "malformed pseudonym token: expected 52 characters after psn_, found 3")]
+    fn malformed_token_is_an_error() {
+        Spi::run("SELECT 'psn_abc'::privacy.pseudonym").unwrap();
+    }
+}
