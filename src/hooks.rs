@@ -145,8 +145,12 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         if masked {
             p.parse = masking::rewrite::mask_statement(p.parse);
         }
+        let filtered = consent::filter::filtered(&roles);
+        if masked || filtered {
+            crate::keys::refuse_secret_reads(p.parse);
+        }
         consent::filter::add_missing_filters(p.parse, &roles);
-        if consent::filter::filtered(&roles) {
+        if filtered {
             consent::utility::refuse_counters_and_copies(p.parse);
         }
         if context::scoped() {

@@ -88,6 +88,47 @@ pub fn with_keyring<T>(f: impl FnOnce(&Keyring) -> T) -> T {
     }
 }
 
+/// The extension's tables no governed statement may read directly, whatever privileges its role
+/// holds (`pg_read_all_data` gives SELECT on every table): the key, and the consent registry's
+/// events and current state, which tell whose consent exists. pg_privacy's own consent conditions
+/// read the state tables without a permission check and are not refused.
+const SECRET_TABLES: [&std::ffi::CStr; 6] =
+    [c"key", c"consent_event", c"consent_bigint", c"consent_uuid", c"consent_text", c"consent_event_event_id_seq"];
+
+/// Refuses a governed (masked or filtered) statement reading one of the secret tables.
+///
+/// # Safety
+/// `query` must be a valid Query being planned.
+pub unsafe fn refuse_secret_reads(query: *mut pg_sys::Query) {
+    // Superusers read what they like; the extension's own SECURITY DEFINER functions (recording
+    // consent for an application role) run as one.
+    // SAFETY: reads a backend global.
+    if unsafe { pg_sys::superuser() } {
+        return;
+    }
+    let Some(nsp) = catalog::extension_schema() else { return };
+    // SAFETY: walking a valid query tree's range tables.
+    unsafe {
+        for q in crate::pg::nodes::queries(query) {
+            for (_, rte) in crate::pg::nodes::rtable(q) {
+                if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION || pg_sys::get_rel_namespace((*rte).relid) != nsp {
+                    continue;
+                }
+                if !crate::pg::version::read_checked_as_current_user(q, rte) {
+                    continue;
+                }
+                let name = catalog::relation_name((*rte).relid);
+                if SECRET_TABLES.iter().any(|t| name == format!("privacy.{}", t.to_string_lossy())) {
+                    crate::pg::errors::refuse(
+                        format!("masked or consent-filtered sessions cannot read {name}"),
+                        "It holds pg_privacy's key or consent records; privacy admins use privacy.consent_history().",
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `privacy.random_key()`: 32 bytes from PostgreSQL's strong random source (OpenSSL or
 /// /dev/urandom), used to make the key. Superuser only (EXECUTE revoked from PUBLIC).
 #[pg_extern(volatile, parallel_unsafe)]

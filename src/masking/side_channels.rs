@@ -2,8 +2,8 @@
 //! raw rows, error messages that quote a raw value a rule could not compute with, and keyed values
 //! of input of its choice.
 //!
-//! - **Error DETAILs by class.** Constraint violations (SQLSTATE class 23) quote the row or key in
-//!   their DETAIL. PostgreSQL hides those itself when row security is active for the table, which
+//! - **Error DETAILs by class.** Constraint and check-option violations (SQLSTATE classes 23 and
+//!   44) quote the row or key in their DETAIL. PostgreSQL hides those itself when row security is active for the table, which
 //!   pg_privacy's guards make the case for every reader but the owner; as a second line, whatever
 //!   the language of the server's messages, an error of class 23 reaching a masked session keeps
 //!   its DETAIL in the server log only (`detail_log`). The emit_log hook cannot read catalogs, so
@@ -52,9 +52,15 @@ pub unsafe fn hide_row_details(edata: *mut pg_sys::ErrorData) {
         if edata.is_null() || !statement_masked() || (*edata).elevel < pgrx::PgLogLevel::ERROR as i32 || (*edata).detail.is_null() {
             return;
         }
-        // Class 23: integrity constraint violation (the first two characters of the SQLSTATE).
-        let class23 = pgrx::PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION as i32;
-        if ((*edata).sqlerrcode & 0xFFF) != (class23 & 0xFFF) {
+        // Classes 23 (integrity constraint violation) and 44 (WITH CHECK OPTION violation): their
+        // DETAILs quote the row or key. The class is the first two characters of the SQLSTATE,
+        // the low 12 bits of its encoding.
+        let class = (*edata).sqlerrcode & 0xFFF;
+        let quoting = [
+            pgrx::PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION as i32,
+            pgrx::PgSqlErrorCode::ERRCODE_WITH_CHECK_OPTION_VIOLATION as i32,
+        ];
+        if !quoting.iter().any(|c| c & 0xFFF == class) {
             return;
         }
         // The server log keeps it for the DBA; the masked client does not see it.

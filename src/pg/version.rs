@@ -55,3 +55,14 @@ pub unsafe fn skip_permission_check(rte: *mut pg_sys::RangeTblEntry) {
 /// The integer syntax the server's `int8in` accepts.
 #[cfg(feature = "pg15")]
 pub const INTEGER_SYNTAX: privacy_core::subject::IntegerSyntax = privacy_core::subject::IntegerSyntax::Decimal;
+
+/// Whether reading a range-table entry checks SELECT privilege against the current user (a read
+/// the statement's author wrote, not one through a view or one pg_privacy added).
+///
+/// # Safety
+/// `rte` must be a valid entry of `query`'s range table.
+#[cfg(feature = "pg15")]
+pub unsafe fn read_checked_as_current_user(_query: *mut pg_sys::Query, rte: *mut pg_sys::RangeTblEntry) -> bool {
+    // SAFETY: caller's promise.
+    unsafe { (*rte).requiredPerms & pg_sys::ACL_SELECT as pg_sys::AclMode != 0 && (*rte).checkAsUser == pg_sys::InvalidOid }
+}
