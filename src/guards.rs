@@ -18,9 +18,10 @@
 //! disabling or un-forcing row security on such a table, or dropping, altering or renaming a guard
 //! policy, is refused to anyone else ([`check_change`]).
 //!
-//! `privacy_preloaded` is recorded as a member of the extension, so DROP EXTENSION removes it
-//! without CASCADE; `privacy_all_rows` stays with the table. On restore, the labels and registry
-//! re-create the guards before the dump's own CREATE POLICY statements, which are then skipped.
+//! The guards belong to their tables (dropped with them; pg_dump dumps them). DROP EXTENSION
+//! removes `privacy_preloaded` first ([`before_drop_extension`]); `privacy_all_rows` stays with
+//! the table. On restore, the labels and registry re-create the guards before the dump's own
+//! CREATE POLICY statements, which are then skipped.
 
 use std::ffi::CStr;
 
@@ -168,28 +169,44 @@ unsafe fn create_policy(table: *mut pg_sys::RangeVar, name: &str, permissive: bo
             std::ptr::null_mut(),
         );
         pg_sys::CommandCounterIncrement();
-        // Only the fail-closed policy belongs to the extension: DROP EXTENSION removes it, while
-        // privacy_all_rows stays so the table's rows remain visible without pg_privacy.
-        if name == PRELOADED_POLICY {
-            record_as_extension_member(table, name);
-        }
     }
 }
 
-/// Makes the policy `name` on `table` a member of the pg_privacy extension.
-unsafe fn record_as_extension_member(table: *mut pg_sys::RangeVar, name: &str) {
-    // SAFETY: the relation exists (the policy was just created on it); recordDependencyOn writes
-    // a pg_depend row for two existing objects.
+/// `DROP EXTENSION pg_privacy` in a backend with the library: the fail-closed policies call the
+/// extension's `privacy.enforcement_active()`, so they are dropped first, and the tables stay
+/// readable (privacy_all_rows keeps every row visible). They are deliberately not members of the
+/// extension: a member cannot be dropped with its table, and every protected table could then
+/// only be dropped with CASCADE. Without the library loaded, DROP EXTENSION needs CASCADE, which
+/// drops them too.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn before_drop_extension(stmt: *mut pg_sys::Node) {
+    // SAFETY: tag checked before the cast; objects of a DropStmt for extensions are String nodes.
     unsafe {
-        let relid = pg_sys::RangeVarGetRelidExtended(table, pg_sys::NoLock as i32, 0, None, std::ptr::null_mut());
-        let ext = pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true);
-        let Some((policy, _)) = catalog::policies(relid).into_iter().find(|(_, n)| n == name) else { return };
-        if ext == pg_sys::InvalidOid {
+        if !pgrx::is_a(stmt, pg_sys::NodeTag::T_DropStmt) {
             return;
         }
-        let member = pg_sys::ObjectAddress { classId: catalog::oid(catalog::PG_POLICY), objectId: policy, objectSubId: 0 };
-        let extension = pg_sys::ObjectAddress { classId: pg_sys::ExtensionRelationId, objectId: ext, objectSubId: 0 };
-        pg_sys::recordDependencyOn(&member, &extension, pg_sys::DependencyType::DEPENDENCY_EXTENSION);
+        let drop = stmt as *mut pg_sys::DropStmt;
+        if (*drop).removeType != pg_sys::ObjectType::OBJECT_EXTENSION {
+            return;
+        }
+        let names = PgList::<pg_sys::String>::from_pg((*drop).objects);
+        if !names.iter_ptr().any(|n| nodes::cstr((*n).sval) == "pg_privacy") || catalog::extension_schema().is_none() {
+            return;
+        }
+        let cat = catalog::oid(catalog::PG_POLICY);
+        let (a_oid, a_name) = (catalog::attnum(cat, c"oid"), catalog::attnum(cat, c"polname"));
+        let mut guards = Vec::new();
+        catalog::scan(cat, None, |row| {
+            if row.name(a_name).as_deref() == Some(PRELOADED_POLICY) {
+                guards.push(row.oid(a_oid));
+            }
+        });
+        for policy in guards {
+            let address = pg_sys::ObjectAddress { classId: cat, objectId: policy, objectSubId: 0 };
+            pg_sys::performDeletion(&address, pg_sys::DropBehavior::DROP_RESTRICT, 0);
+        }
         pg_sys::CommandCounterIncrement();
     }
 }

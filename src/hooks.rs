@@ -245,6 +245,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             u.skip = true;
             return u;
         }
+        guards::before_drop_extension(stmt);
         if !anything_governed() {
             return u;
         }

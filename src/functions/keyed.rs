@@ -142,21 +142,18 @@ pub extern "C" fn pg_finfo_privacy_noise_rule() -> &'static pg_sys::Pg_finfo_rec
     &V1
 }
 
-/// Keyed noise of a masking rule: `(privacy.rule_call, value, ratio float8, relation oid,
-/// column int2, row text)`, value float8, int4 or int8 (told by the argument's declared type).
+/// Keyed noise of a masking rule: `(privacy.rule_call, value, ratio float8, column text, row
+/// text)`, value float8, int4 or int8 (told by the argument's declared type).
 #[no_mangle]
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn privacy_noise_rule(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: declared STRICT with the signature above; datums are read by their declared types.
     unsafe {
-        let args = (*fcinfo).args.as_slice(6);
+        let args = (*fcinfo).args.as_slice(5);
         let value_type = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, 1);
         let ratio = f64::from_datum(args[2].value, false).unwrap_or(0.0);
-        let relid = args[3].value.value() as u32;
-        let attno = args[4].value.value() as i16;
-        let row = text_arg(fcinfo, 5);
-        let mut column = relid.to_be_bytes().to_vec();
-        column.extend_from_slice(&attno.to_be_bytes());
+        let column = text_arg(fcinfo, 3).into_bytes();
+        let row = text_arg(fcinfo, 4);
         let (value_bytes, as_f64, int_range): (Vec<u8>, f64, Option<(i64, i64)>) = match value_type {
             t if t == pg_sys::INT4OID => {
                 let v = i32::from_datum(args[1].value, false).unwrap_or(0);
@@ -197,11 +194,11 @@ CREATE FUNCTION privacy.pseudo_phone(privacy.rule_call, text) RETURNS text
     LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_pseudo_phone_rule';
 CREATE FUNCTION privacy.pseudo_city(privacy.rule_call, text) RETURNS text
     LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_pseudo_city_rule';
-CREATE FUNCTION privacy.noise(privacy.rule_call, double precision, double precision, oid, smallint, text)
+CREATE FUNCTION privacy.noise(privacy.rule_call, double precision, double precision, text, text)
     RETURNS double precision LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_noise_rule';
-CREATE FUNCTION privacy.noise(privacy.rule_call, integer, double precision, oid, smallint, text)
+CREATE FUNCTION privacy.noise(privacy.rule_call, integer, double precision, text, text)
     RETURNS integer LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_noise_rule';
-CREATE FUNCTION privacy.noise(privacy.rule_call, bigint, double precision, oid, smallint, text)
+CREATE FUNCTION privacy.noise(privacy.rule_call, bigint, double precision, text, text)
     RETURNS bigint LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_noise_rule';
 "#,
     name = "keyed_rule_variants",

@@ -14,8 +14,9 @@
 //!   cannot call a rule variant itself, in the leader or in a parallel worker, while the constant
 //!   the rule carries survives plan serialization to workers;
 //! - `noise(value, ratio)` becomes its keyed variant: the noise is drawn from a keyed hash of the
-//!   row (its primary key, or the value when there is none) and the column, so reading the same
-//!   row again gives the same noisy value and averaging repeated reads learns nothing;
+//!   column's name, the row's primary key (if it has one) and the value, so reading the same row
+//!   again gives the same noisy value and averaging repeated reads learns nothing (names, not
+//!   OIDs: a dump restored elsewhere masks the same way);
 //! - a rule that calls functions which may quote their input in an error message (casts, input
 //!   functions: anything not LEAKPROOF outside the `privacy` schema) is wrapped so that such an
 //!   error names the rule instead of the raw value (see `masking::side_channels`).
@@ -433,7 +434,7 @@ fn rule_functions() -> Rc<RuleFunctions> {
             for t in [pg_sys::FLOAT8OID, pg_sys::INT4OID, pg_sys::INT8OID] {
                 let direct = lookup_function("noise", &[t, pg_sys::FLOAT8OID]);
                 let variant =
-                    lookup_function("noise", &[marker, t, pg_sys::FLOAT8OID, pg_sys::OIDOID, pg_sys::INT2OID, pg_sys::TEXTOID]);
+                    lookup_function("noise", &[marker, t, pg_sys::FLOAT8OID, pg_sys::TEXTOID, pg_sys::TEXTOID]);
                 if direct != pg_sys::InvalidOid && variant != pg_sys::InvalidOid {
                     f.noise.push((direct, variant));
                 }
@@ -685,8 +686,7 @@ unsafe fn retarget_keyed_calls(expr: *mut pg_sys::Node, relid: pg_sys::Oid, attn
                 args.push(crate::pg::marker::constant().cast());
                 args.push(value);
                 args.push(ratio);
-                args.push(pg_sys::makeConst(pg_sys::OIDOID, -1, pg_sys::InvalidOid, 4, pg_sys::Datum::from(relid), false, true).cast());
-                args.push(pg_sys::makeConst(pg_sys::INT2OID, -1, pg_sys::InvalidOid, 2, pg_sys::Datum::from(attno), false, true).cast());
+                args.push(text_const(&catalog::attribute_name(relid, attno).unwrap_or_default()).cast());
                 args.push(row_seed(relid));
                 (*call).funcid = *variant;
                 (*call).args = args.into_pg();
@@ -695,6 +695,16 @@ unsafe fn retarget_keyed_calls(expr: *mut pg_sys::Node, relid: pg_sys::Oid, attn
         }
     }
     Ok(keyed)
+}
+
+/// A text constant.
+unsafe fn text_const(s: &str) -> *mut pg_sys::Const {
+    let c = CString::new(s.replace('\0', "")).unwrap_or_default();
+    // SAFETY: cstring_to_text copies into the current memory context.
+    unsafe {
+        let text = pg_sys::cstring_to_text(c.as_ptr());
+        pg_sys::makeConst(pg_sys::TEXTOID, -1, pg_sys::DEFAULT_COLLATION_OID, -1, pg_sys::Datum::from(text), false, false)
+    }
 }
 
 /// `ROW(primary key columns)::text` of relation `relid`, or `''` when it has no primary key:

@@ -91,7 +91,7 @@ mod tests {
                                  'regex_redact','generalize_date','bucket') AND provolatile <> 'i')
                  OR (proname IN ('hash') OR proname LIKE 'pseudo\\_%') AND provolatile <> 's'
                  OR ((proname = 'noise' AND pronargs = 2) OR proname LIKE 'fake\\_%') AND provolatile <> 'v'
-                 OR (proname = 'noise' AND pronargs = 6) AND provolatile <> 's')",
+                 OR (proname = 'noise' AND pronargs = 5) AND provolatile <> 's')",
         )
         .unwrap();
         assert_eq!(wrong, None);

@@ -24,8 +24,9 @@ SQL
   psql -X -At -U analyst -d postgres -c "COPY customers TO STDOUT" 2>&1 | sed 's/^/  /'
   echo "as the superuser (unmasked, bypasses row security):"
   psql -X -At -d postgres -c "SELECT email FROM customers" 2>&1 | sed 's/^/  /'
-  echo "after DROP EXTENSION pg_privacy (no CASCADE needed), the masked role reads the table again:"
+  echo "without the library, DROP EXTENSION pg_privacy needs CASCADE (it drops the fail-closed guards); then the masked role reads the table again:"
   psql -X -q -d postgres -c "DROP EXTENSION pg_privacy" 2>&1 | sed 's/^/  /'
+  psql -X -q -d postgres -c "DROP EXTENSION pg_privacy CASCADE" 2>&1 | sed 's/^/  /'
   psql -X -At -d postgres -c "SELECT polname FROM pg_policy WHERE polrelid = 'customers'::regclass" | sed 's/^/  policy left: /'
   psql -X -At -U analyst -d postgres -c "SELECT email FROM customers" 2>&1 | sed 's/^/  /'
   cluster_stop nopreload

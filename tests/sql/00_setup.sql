@@ -7,3 +7,12 @@ SELECT count(*) AS keys FROM privacy.key;
 CREATE ROLE analyst LOGIN;
 CREATE ROLE app_owner LOGIN;
 GRANT CREATE ON SCHEMA public TO app_owner;
+-- Plans are checked for what matters (a node, a filter), never for their exact shape.
+CREATE FUNCTION public.plan_has(query text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    IF line ~ pattern THEN RETURN true; END IF;
+  END LOOP;
+  RETURN false;
+END $$;

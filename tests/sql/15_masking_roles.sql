@@ -69,3 +69,42 @@ SELECT id, amount FROM crm.orders ORDER BY id;
 \c - postgres
 REVOKE privacy_admin FROM app_owner;
 REVOKE support_lead FROM analyst;
+-- pg_privacy's own admin check, with one meaning: the role a request runs as (current_user) must
+-- be a superuser or have privacy_admin's privileges. CREATEROLE is enough for PostgreSQL to let a
+-- role label other roles; it is not enough for pg_privacy.
+CREATE ROLE role_manager LOGIN CREATEROLE;
+CREATE SCHEMA rm AUTHORIZATION role_manager;
+CREATE TABLE rm.manager_owned (secret text);
+ALTER TABLE rm.manager_owned OWNER TO role_manager;
+\c - role_manager
+SELECT privacy.is_admin();
+SECURITY LABEL FOR privacy ON ROLE staging IS 'UNMASKED';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SECURITY LABEL FOR privacy ON COLUMN rm.manager_owned.secret IS 'MASKED WITH VALUE NULL';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT privacy.create_purpose('manager_purpose', false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- its SECURITY DEFINER function runs as role_manager: refused even when a superuser calls it
+CREATE FUNCTION rm.label_as_manager() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN SECURITY LABEL FOR privacy ON COLUMN rm.manager_owned.secret IS 'MASKED WITH VALUE NULL'; END $$;
+\c - postgres
+SELECT rm.label_as_manager();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- one task delegated by a privacy admin's SECURITY DEFINER function: allowed for its callers
+CREATE ROLE label_keeper NOLOGIN;
+GRANT privacy_admin TO label_keeper;
+CREATE TABLE public.keeper_owned (secret text);
+ALTER TABLE public.keeper_owned OWNER TO label_keeper;
+CREATE FUNCTION public.label_as_keeper() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN SECURITY LABEL FOR privacy ON COLUMN public.keeper_owned.secret IS 'MASKED WITH VALUE NULL'; END $$;
+ALTER FUNCTION public.label_as_keeper() OWNER TO label_keeper;
+GRANT EXECUTE ON FUNCTION public.label_as_keeper() TO role_manager;
+\c - role_manager
+SELECT public.label_as_keeper();
+SELECT "table", "column", rule FROM privacy.masking_rules WHERE "table" = 'public.keeper_owned'::regclass;
+\c - postgres
+-- a table with a rule can be dropped like any other
+DROP TABLE public.keeper_owned;
+DROP FUNCTION public.label_as_keeper();
+DROP SCHEMA rm CASCADE;
+DROP ROLE label_keeper, role_manager;

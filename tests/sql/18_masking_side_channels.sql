@@ -20,5 +20,5 @@ SELECT most_common_vals FROM pg_stats WHERE tablename = 'customers' AND attname 
 CREATE FUNCTION pg_temp.leaky_lt(text, text) RETURNS boolean LANGUAGE plpgsql COST 0.000001 AS
 $$ BEGIN RAISE NOTICE 'operator saw %', $1; RETURN $1 < $2; END $$;
 CREATE OPERATOR pg_temp.<<< (LEFTARG = text, RIGHTARG = text, FUNCTION = pg_temp.leaky_lt, RESTRICT = scalarltsel);
-EXPLAIN (COSTS OFF) SELECT id FROM crm.customers WHERE email OPERATOR(pg_temp.<<<) 'm';
+SELECT public.plan_has($$SELECT id FROM crm.customers WHERE email OPERATOR(pg_temp.<<<) 'm'$$, 'privacy\.mask_email\(email\) OPERATOR') AS operator_gets_masked_value;
 SELECT id FROM crm.customers WHERE email OPERATOR(pg_temp.<<<) 'm' ORDER BY id;

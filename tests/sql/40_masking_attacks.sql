@@ -186,7 +186,7 @@ UPDATE vault.customers SET vip = false WHERE id = 2;
 SELECT salary, salary <> 50000 AS noisy FROM vault.customers WHERE id = 1;
 SELECT count(DISTINCT salary) AS distinct_values, min(salary) = max(salary) AS stable
 FROM vault.customers c, generate_series(1, 2000) WHERE c.id = 1;
-SELECT privacy.noise(NULL::privacy.rule_call, 50000, 0.1, 0, 0::smallint, '') AS by_hand;
+SELECT privacy.noise(NULL::privacy.rule_call, 50000, 0.1, 'salary', '(1)') AS by_hand;
 \c - support
 SELECT salary FROM vault.customers WHERE id = 1;
 
