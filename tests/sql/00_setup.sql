@@ -7,7 +7,13 @@ SELECT count(*) AS keys FROM privacy.key;
 CREATE ROLE analyst LOGIN;
 CREATE ROLE app_owner LOGIN;
 GRANT CREATE ON SCHEMA public TO app_owner;
--- Plans are checked for what matters (a node, a filter), never for their exact shape.
+-- Plans are checked for what matters (a node, a filter, a row count), never for their exact shape.
+CREATE FUNCTION public.analyzed_rows(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF, SUMMARY OFF) ' || query INTO plan;
+  RETURN (plan -> 0 -> 'Plan' ->> 'Actual Rows')::bigint;
+END $$;
 CREATE FUNCTION public.plan_has(query text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE line text;
 BEGIN

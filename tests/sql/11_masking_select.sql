@@ -34,4 +34,4 @@ SELECT id FROM crm.customers WHERE public.leak(email) AND public.leak(ssn) AND p
 -- casts quote the masked value, not the raw one
 SELECT ssn::int FROM crm.customers WHERE id = 1;
 -- EXPLAIN ANALYZE counters count masked matches
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM crm.customers WHERE ssn LIKE '1%';
+SELECT public.analyzed_rows($$SELECT * FROM crm.customers WHERE ssn LIKE '1%'$$) AS rows_counted;

@@ -14,6 +14,13 @@ END $$;
 SHOW force_parallel_mode;
 \c - postgres
 \i sql/11_masking_select.sql
+-- a PARALLEL SAFE leaky function runs in a parallel worker, and sees masked values only there too
+\c - postgres
+CREATE FUNCTION public.leak_parallel(text) RETURNS boolean LANGUAGE plpgsql PARALLEL SAFE COST 0.000001 AS $$
+BEGIN RAISE NOTICE 'parallel leak saw %', $1; RETURN true; END $$;
+\c - analyst
+SELECT public.plan_has($$SELECT id FROM crm.customers WHERE public.leak_parallel(ssn)$$, 'Gather') AS runs_in_a_worker;
+SELECT id FROM crm.customers WHERE public.leak_parallel(ssn) ORDER BY id;
 \c - postgres
 ALTER ROLE analyst RESET ALL;
 ALTER ROLE postgres RESET ALL;

@@ -1,0 +1,114 @@
+-- Every per-backend cache of pg_privacy (docs/ARCHITECTURE.md, "Caches") follows a change made by
+-- another session from that session's next statement. A long-lived second session (dblink)
+-- reads; this session changes things; the second session's next statement sees the change.
+\set SHOW_CONTEXT never
+\getenv pghost PGHOST
+\getenv pgport PGPORT
+SELECT dblink_connect('masked', format('host=%s port=%s dbname=privacy_e2e user=mallory', :'pghost', :'pgport'));
+SELECT dblink_connect('filtered', format('host=%s port=%s dbname=privacy_e2e user=mk', :'pghost', :'pgport'));
+SELECT dblink_connect('plain', format('host=%s port=%s dbname=privacy_e2e user=support', :'pghost', :'pgport'));
+CREATE FUNCTION pg_temp.masked(q text) RETURNS SETOF text LANGUAGE sql AS $$ SELECT * FROM dblink('masked', q) AS t(v text) $$;
+CREATE FUNCTION pg_temp.filtered(q text) RETURNS SETOF text LANGUAGE sql AS $$ SELECT * FROM dblink('filtered', q) AS t(v text) $$;
+CREATE FUNCTION pg_temp.plain(q text) RETURNS SETOF text LANGUAGE sql AS $$ SELECT * FROM dblink('plain', q) AS t(v text) $$;
+
+-- masking rules (a label change)
+SELECT pg_temp.masked('SELECT email FROM vault.customers WHERE id = 2');
+SECURITY LABEL FOR privacy ON COLUMN vault.customers.email IS 'MASKED WITH VALUE ''hidden''';
+SELECT pg_temp.masked('SELECT email FROM vault.customers WHERE id = 2');
+SECURITY LABEL FOR privacy ON COLUMN vault.customers.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SELECT pg_temp.masked('SELECT email FROM vault.customers WHERE id = 2');
+
+-- trusted schemas (rules may call their functions)
+CREATE SCHEMA initials;
+CREATE FUNCTION initials.initial(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT left($1, 1) || '.' $$;
+GRANT USAGE ON SCHEMA initials TO PUBLIC;
+SECURITY LABEL FOR privacy ON COLUMN vault.customers.name IS 'MASKED WITH FUNCTION initials.initial(name)';
+SECURITY LABEL FOR privacy ON SCHEMA initials IS 'TRUSTED';
+SECURITY LABEL FOR privacy ON COLUMN vault.customers.name IS 'MASKED WITH FUNCTION initials.initial(name)';
+SELECT pg_temp.masked('SELECT name FROM vault.customers WHERE id = 2');
+SECURITY LABEL FOR privacy ON COLUMN vault.customers.name IS NULL;
+SELECT pg_temp.masked('SELECT name FROM vault.customers WHERE id = 2');
+
+-- role decisions (a role label, a membership)
+SECURITY LABEL FOR privacy ON ROLE mallory IS 'UNMASKED';
+SELECT pg_temp.masked('SELECT email FROM vault.customers WHERE id = 2');
+SECURITY LABEL FOR privacy ON ROLE mallory IS 'MASKED';
+SELECT pg_temp.masked('SELECT email FROM vault.customers WHERE id = 2');
+SELECT pg_temp.plain('SELECT email FROM vault.customers WHERE id = 2');
+GRANT masked_group TO support;
+SELECT pg_temp.plain('SELECT email FROM vault.customers WHERE id = 2');
+REVOKE masked_group FROM support;
+SELECT pg_temp.plain('SELECT email FROM vault.customers WHERE id = 2');
+
+-- trusted functions
+SELECT pg_temp.masked('SELECT vault.lookup_ssn(2)');
+SECURITY LABEL FOR privacy ON FUNCTION vault.lookup_ssn(int) IS 'TRUSTED';
+SELECT pg_temp.masked('SELECT vault.lookup_ssn(2)');
+SECURITY LABEL FOR privacy ON FUNCTION vault.lookup_ssn(int) IS NULL;
+SELECT pg_temp.masked('SELECT vault.lookup_ssn(2)');
+
+-- code a governed role owns (a trigger added to its table makes writers into it masked)
+CREATE TABLE public.inbox (msg text);
+ALTER TABLE public.inbox OWNER TO mallory;
+GRANT INSERT ON public.inbox TO support;
+CREATE TABLE public.outbox (x text);
+GRANT INSERT ON public.outbox TO PUBLIC;
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.outbox SELECT email FROM vault.customers WHERE id = 2');
+CREATE FUNCTION public.inbox_copy() RETURNS trigger LANGUAGE plpgsql SECURITY INVOKER AS $$
+BEGIN INSERT INTO public.outbox SELECT email FROM vault.customers WHERE id = 2; RETURN NEW; END $$;
+CREATE TRIGGER copy_out AFTER INSERT ON public.inbox FOR EACH ROW EXECUTE FUNCTION public.inbox_copy();
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.inbox VALUES (''hello'')');
+SELECT x FROM public.outbox ORDER BY x;
+DROP TABLE public.inbox, public.outbox;
+DROP FUNCTION public.inbox_copy();
+
+-- the key
+SELECT pg_temp.masked('SELECT left(contact, 12) FROM vault.customers WHERE id = 2');
+INSERT INTO privacy.key (key) VALUES (decode(repeat('ab', 32), 'hex'));
+SELECT pg_temp.masked('SELECT left(contact, 12) FROM vault.customers WHERE id = 2');
+INSERT INTO privacy.key (key) VALUES (decode('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex'));
+SELECT pg_temp.masked('SELECT left(contact, 12) FROM vault.customers WHERE id = 2');
+
+-- the consent registry: subject tables and their subject column (compiled conditions)
+CREATE TABLE leads.extra (id int, other_id int);
+INSERT INTO leads.extra VALUES (1, 2), (2, 1);
+GRANT SELECT ON leads.extra TO mk;
+SELECT pg_temp.filtered('SELECT string_agg(id::text, '','' ORDER BY id) FROM leads.extra');
+SELECT privacy.set_subject('leads.extra', 'id');
+SELECT pg_temp.filtered('SELECT string_agg(id::text, '','' ORDER BY id) FROM leads.extra');
+SELECT privacy.set_subject('leads.extra', 'other_id');
+SELECT pg_temp.filtered('SELECT string_agg(id::text, '','' ORDER BY id) FROM leads.extra');
+DELETE FROM privacy.subject_table WHERE relation = 'leads.extra'::regclass;
+SELECT pg_temp.filtered('SELECT string_agg(id::text, '','' ORDER BY id) FROM leads.extra');
+
+-- purposes allowed to roles, and what a purpose requires
+SELECT privacy.disallow_purpose('mk', 'outreach');
+SELECT pg_temp.filtered('SELECT count(*)::text FROM leads.people');
+SELECT privacy.allow_purpose('mk', 'outreach');
+SELECT pg_temp.filtered('SELECT count(*)::text FROM leads.people');
+UPDATE privacy.purpose SET requires_consent = false WHERE name = 'outreach';
+SELECT pg_temp.filtered('SELECT count(*)::text FROM leads.people');
+UPDATE privacy.purpose SET requires_consent = true WHERE name = 'outreach';
+SELECT pg_temp.filtered('SELECT count(*)::text FROM leads.people');
+
+SELECT dblink_disconnect('masked'), dblink_disconnect('filtered'), dblink_disconnect('plain');
+
+-- after DROP EXTENSION and CREATE EXTENSION, every OID a session cached (functions, types,
+-- tables, the key) is new: a session that stayed connected uses the new ones at once
+CREATE DATABASE privacy_recreate;
+\c privacy_recreate postgres
+CREATE EXTENSION pg_privacy;
+CREATE EXTENSION dblink;
+CREATE TABLE people (id int, email text);
+INSERT INTO people VALUES (1, 'alice@example.com');
+SECURITY LABEL FOR privacy ON COLUMN people.email IS 'MASKED WITH FUNCTION privacy.hash(email)';
+GRANT SELECT ON people TO mallory;
+SELECT dblink_connect('masked', format('host=%s port=%s dbname=privacy_recreate user=mallory', :'pghost', :'pgport'));
+SELECT length(v) FROM dblink('masked', 'SELECT email FROM people') AS t(v text);
+DROP EXTENSION pg_privacy;
+CREATE EXTENSION pg_privacy;
+SECURITY LABEL FOR privacy ON COLUMN people.email IS 'MASKED WITH FUNCTION privacy.hash(email)';
+SELECT length(v) FROM dblink('masked', 'SELECT email FROM people') AS t(v text);
+SELECT dblink_disconnect('masked');
+\c privacy_e2e postgres
+DROP DATABASE privacy_recreate;
