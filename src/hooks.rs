@@ -238,6 +238,11 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
     // before they are changed (the tree may be read-only).
     unsafe {
         let stmt = (*pstmt).utilityStmt;
+        // Transaction control runs in aborted transactions too, where no catalog may be read;
+        // there is nothing to check in it anyway.
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_TransactionStmt) || pg_sys::IsAbortedTransactionBlockState() {
+            return u;
+        }
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) && guards::guard_policy_exists(stmt.cast()) {
             // A restore re-creates pg_privacy's guard policies before the dump's CREATE POLICY
             // for them runs (labels and registry come first): keep the existing one.

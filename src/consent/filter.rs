@@ -95,10 +95,14 @@ unsafe fn build_condition(relation: pg_sys::Relation, subject: &SubjectTable, pu
     // SAFETY: relation is open; the subject column is checked to exist before use.
     unsafe {
         let relid = (*relation).rd_id;
-        if catalog::attribute_number(relid, &subject.column) <= 0 {
+        if catalog::attribute_number(relid, &subject.column) <= 0 || subject.kind.is_none() {
             raise(
-                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                format!("subject column \"{}\" of {} no longer exists", subject.column, catalog::relation_name(relid)),
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+                format!(
+                    "subject column \"{}\" of {} no longer exists or cannot hold subject ids",
+                    subject.column,
+                    catalog::relation_name(relid)
+                ),
                 "A privacy admin must run privacy.set_subject() again with the column that holds the subject's id.",
             );
         }
@@ -119,7 +123,7 @@ unsafe fn subject_key(relation: pg_sys::Relation, subject: &SubjectTable) -> *mu
     unsafe {
         let attr = *(*(*relation).rd_att).attrs.as_ptr().add(subject.attno as usize - 1);
         let var = pg_sys::makeVar(1, subject.attno, attr.atttypid, attr.atttypmod, attr.attcollation, 0);
-        let target = subject.kind.type_oid();
+        let target = subject.kind.unwrap_or(KeyKind::Text).type_oid();
         if attr.atttypid == target {
             return var.cast();
         }
@@ -140,7 +144,7 @@ unsafe fn subject_key(relation: pg_sys::Relation, subject: &SubjectTable) -> *mu
 unsafe fn latest_consent_call(relation: pg_sys::Relation, subject: &SubjectTable, purpose: &str) -> *mut pg_sys::Expr {
     // SAFETY: builds a FuncExpr over constants and the subject column, as the parser would.
     unsafe {
-        let target = subject.kind.type_oid();
+        let target = subject.kind.unwrap_or(KeyKind::Text).type_oid();
         let names = {
             let mut l = PgList::<pg_sys::Node>::new();
             l.push(nodes::string_node("privacy"));
@@ -178,7 +182,7 @@ unsafe fn latest_consent_call(relation: pg_sys::Relation, subject: &SubjectTable
 /// `EXISTS (SELECT 1 FROM privacy.consent_<kind> c WHERE ...)`, parsed from a constant template
 /// whose `$1` and `$2` are replaced by nodes, then analysed against the subject table.
 unsafe fn exists_condition(relation: pg_sys::Relation, subject: &SubjectTable, purpose: &str) -> *mut pg_sys::Expr {
-    let template = match subject.kind {
+    let template = match subject.kind.unwrap_or(KeyKind::Text) {
         KeyKind::Bigint => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_bigint c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
         KeyKind::Uuid => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_uuid c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
         KeyKind::Text => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_text c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
@@ -194,7 +198,7 @@ unsafe fn exists_condition(relation: pg_sys::Relation, subject: &SubjectTable, p
         let colref = nodes::column_ref(vec![nodes::string_node("privacy_subject_row"), nodes::string_node(&subject.column)]);
         let cast = nodes::make_node::<pg_sys::TypeCast>(pg_sys::NodeTag::T_TypeCast);
         (*cast).arg = colref.cast();
-        (*cast).typeName = pg_sys::makeTypeNameFromOid(subject.kind.type_oid(), -1);
+        (*cast).typeName = pg_sys::makeTypeNameFromOid(subject.kind.unwrap_or(KeyKind::Text).type_oid(), -1);
         (*cast).location = -1;
         let replacements: [*mut pg_sys::Node; 2] = [nodes::string_const(purpose).cast(), cast.cast()];
         nodes::replace_param_refs(expr, &replacements);

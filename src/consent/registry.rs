@@ -60,6 +60,15 @@ impl KeyKind {
         }
     }
 
+    /// How the kind is named to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Bigint => "integer",
+            KeyKind::Uuid => "uuid",
+            KeyKind::Text => "text",
+        }
+    }
+
     /// The type the reading is stored as.
     pub fn type_oid(self) -> pg_sys::Oid {
         match self {
@@ -70,18 +79,29 @@ impl KeyKind {
     }
 }
 
-/// A declared subject table.
+/// A declared subject table. `kind` is None when its subject column no longer exists or no
+/// longer has a type that holds subject ids: filtered sessions then get an error, not rows.
 #[derive(Clone, Debug)]
 pub struct SubjectTable {
     pub column: String,
     pub attno: i16,
-    pub kind: KeyKind,
+    pub kind: Option<KeyKind>,
+}
+
+/// A purpose as declared.
+#[derive(Clone, Debug)]
+pub struct Purpose {
+    pub requires_consent: bool,
+    pub description: Option<String>,
+    pub created_at: Option<pgrx::datum::TimestampWithTimeZone>,
+    pub created_by: Option<String>,
 }
 
 #[derive(Default)]
 pub struct Registry {
     /// purpose name -> requires consent
     pub purposes: HashMap<String, bool>,
+    pub purpose_details: Vec<(String, Purpose)>,
     pub subjects: HashMap<pg_sys::Oid, SubjectTable>,
     /// (role, purpose)
     pub role_purposes: Vec<(pg_sys::Oid, String)>,
@@ -111,9 +131,19 @@ fn load() -> Registry {
     catalog::scan(purpose, None, |row| {
         let (name, requires) = (row.column(c"name"), row.column(c"requires_consent"));
         if let Some(n) = row.text(name) {
-            reg.purposes.insert(n, row.bool(requires));
+            reg.purposes.insert(n.clone(), row.bool(requires));
+            reg.purpose_details.push((
+                n,
+                Purpose {
+                    requires_consent: row.bool(requires),
+                    description: row.text(row.column(c"description")),
+                    created_at: row.timestamptz(row.column(c"created_at")),
+                    created_by: row.name(row.column(c"created_by")),
+                },
+            ));
         }
     });
+    reg.purpose_details.sort_by(|a, b| a.0.cmp(&b.0));
     catalog::scan(subject, None, |row| {
         let (rel, col) = (row.column(c"relation"), row.column(c"subject_column"));
         let relid = row.oid(rel);
@@ -121,10 +151,8 @@ fn load() -> Registry {
             let attno = catalog::attribute_number(relid, &column);
             // SAFETY: lsyscache lookup; InvalidOid for a missing attribute.
             let typid = if attno > 0 { unsafe { pg_sys::get_atttype(relid, attno) } } else { pg_sys::InvalidOid };
-            if let Some(kind) = KeyKind::of_type(typid) {
-                watch_relation(relid, Class::Relations);
-                reg.subjects.insert(relid, SubjectTable { column, attno, kind });
-            }
+            watch_relation(relid, Class::Relations);
+            reg.subjects.insert(relid, SubjectTable { column, attno, kind: KeyKind::of_type(typid) });
         }
     });
     catalog::scan(role, None, |row| {
@@ -179,16 +207,7 @@ fn subject_canonical(subject: &str) -> String {
 #[pg_extern(stable, parallel_safe)]
 fn subject_id_kinds() -> Vec<String> {
     let reg = registry();
-    let mut kinds: Vec<String> = reg
-        .subjects
-        .values()
-        .map(|s| match s.kind {
-            KeyKind::Bigint => "integer",
-            KeyKind::Uuid => "uuid",
-            KeyKind::Text => "text",
-        })
-        .map(str::to_owned)
-        .collect();
+    let mut kinds: Vec<String> = reg.subjects.values().filter_map(|s| s.kind).map(|k| k.name().to_owned()).collect();
     kinds.sort();
     kinds.dedup();
     kinds
@@ -441,16 +460,11 @@ REVOKE ALL ON FUNCTION privacy.grant_consent(text, text, timestamptz, text), pri
 GRANT EXECUTE ON FUNCTION privacy.grant_consent(text, text, timestamptz, text), privacy.withdraw_consent(text, text, text),
     privacy.consent_history(text) TO privacy_admin;
 
-CREATE VIEW privacy.purposes AS
-    SELECT name, requires_consent, description, created_at, created_by FROM privacy.purpose;
+-- The catalog views show the registry as the filters see it (the same Rust loader).
+CREATE VIEW privacy.purposes AS SELECT * FROM privacy.purpose_list();
 CREATE VIEW privacy.subject_tables AS
-    SELECT s.relation, s.subject_column,
-           coalesce(array_agg(p.name ORDER BY p.name) FILTER (WHERE p.requires_consent), '{}') AS filtered_for
-    FROM privacy.subject_table s LEFT JOIN privacy.purpose p ON p.requires_consent GROUP BY 1, 2;
-CREATE VIEW privacy.role_purposes AS
-    SELECT r.role::text AS role_name, r.purpose, p.requires_consent
-    FROM privacy.role_purpose r JOIN privacy.purpose p ON p.name = r.purpose
-    WHERE EXISTS (SELECT FROM pg_catalog.pg_roles a WHERE a.oid = r.role);
+    SELECT relation::pg_catalog.regclass AS relation, subject_column, id_kind, filtered_for FROM privacy.subject_table_list();
+CREATE VIEW privacy.role_purposes AS SELECT * FROM privacy.role_purpose_list();
 GRANT SELECT ON privacy.purposes, privacy.subject_tables, privacy.role_purposes TO PUBLIC;
 
 -- Registry changes change what every session filters: tell all backends (cached plans too), and
@@ -466,8 +480,63 @@ ALTER FUNCTION privacy.consent_config_changed() SECURITY DEFINER SET search_path
 REVOKE ALL ON FUNCTION privacy.consent_config_changed() FROM PUBLIC;
 "#,
     name = "consent_api",
-    requires = ["consent_tables", "guard_subject_table_privileges", subject_id_kinds, consent_config_changed, "admin_functions"]
+    requires = ["consent_tables", "guard_subject_table_privileges", subject_id_kinds, consent_config_changed, "admin_functions",
+                purpose_list, subject_table_list, role_purpose_list]
 );
+
+/// Every purpose: the function behind `privacy.purposes`.
+#[pg_extern(stable, parallel_safe)]
+fn purpose_list() -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(requires_consent, bool),
+        name!(description, Option<String>),
+        name!(created_at, Option<pgrx::datum::TimestampWithTimeZone>),
+        name!(created_by, Option<String>),
+    ),
+> {
+    let reg = registry();
+    let rows: Vec<_> = reg
+        .purpose_details
+        .iter()
+        .map(|(n, p)| (n.clone(), p.requires_consent, p.description.clone(), p.created_at, p.created_by.clone()))
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Every subject table as the filter sees it: the function behind `privacy.subject_tables`.
+/// `id_kind` is NULL when the subject column is gone or has a type that cannot hold ids (filtered
+/// sessions then get an error from the table instead of rows).
+#[pg_extern(stable, parallel_safe)]
+fn subject_table_list() -> TableIterator<
+    'static,
+    (name!(relation, pg_sys::Oid), name!(subject_column, String), name!(id_kind, Option<String>), name!(filtered_for, Vec<String>)),
+> {
+    let reg = registry();
+    let mut filtered_for: Vec<String> = reg.purposes.iter().filter(|(_, r)| **r).map(|(n, _)| n.clone()).collect();
+    filtered_for.sort();
+    let mut rows: Vec<_> = reg
+        .subjects
+        .iter()
+        .map(|(relid, s)| (*relid, s.column.clone(), s.kind.map(|k| k.name().to_owned()), filtered_for.clone()))
+        .collect();
+    rows.sort_by_key(|r| catalog::relation_name(r.0));
+    TableIterator::new(rows)
+}
+
+/// Every purpose allowed to an existing role: the function behind `privacy.role_purposes`.
+#[pg_extern(stable, parallel_safe)]
+fn role_purpose_list() -> TableIterator<'static, (name!(role_name, String), name!(purpose, String), name!(requires_consent, bool))> {
+    let reg = registry();
+    let mut rows: Vec<_> = reg
+        .role_purposes
+        .iter()
+        .map(|(role, p)| (catalog::role_name(*role), p.clone(), reg.purposes.get(p).copied().unwrap_or(false)))
+        .collect();
+    rows.sort();
+    TableIterator::new(rows)
+}
 
 /// `privacy.consent_config_changed()`: trigger on the registry tables; every backend reloads the
 /// registry and drops cached plans from its next statement, and subject tables get their guards.

@@ -73,6 +73,11 @@ impl Row {
         self.datum(attno).and_then(|d| unsafe { i32::from_datum(d, false) }).unwrap_or(0)
     }
 
+    pub fn timestamptz(&self, attno: i16) -> Option<pgrx::datum::TimestampWithTimeZone> {
+        // SAFETY: the datum of a timestamptz column.
+        self.datum(attno).and_then(|d| unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(d, false) })
+    }
+
     pub fn name(&self, attno: i16) -> Option<String> {
         // SAFETY: a `name` column's datum points at a NUL-terminated NameData in the tuple.
         self.datum(attno)

@@ -169,4 +169,84 @@ mod tests {
     fn malformed_token_is_an_error() {
         Spi::run("SELECT 'psn_abc'::privacy.pseudonym").unwrap();
     }
+
+    // ---------------------------------------------------------------- consent
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql).expect("query failed").unwrap_or(-1)
+    }
+
+    fn setup_consent() {
+        Spi::run(
+            "CREATE TABLE t_subjects (id int PRIMARY KEY, name text);
+             INSERT INTO t_subjects VALUES (1, 'one'), (2, 'two'), (45, 'forty-five');
+             CREATE ROLE t_app;
+             GRANT SELECT, UPDATE ON t_subjects TO t_app;
+             SELECT privacy.create_purpose('t_news', true);
+             SELECT privacy.create_purpose('t_billing', false);
+             SELECT privacy.set_subject('t_subjects', 'id');
+             SELECT privacy.allow_purpose('t_app', 't_news');
+             SELECT privacy.grant_consent('1', 't_news');",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn subject_readings_follow_the_server_input_functions() {
+        assert_eq!(Spi::get_one::<i64>("SELECT privacy.subject_as_bigint(' +045 ')").unwrap(), Some(45));
+        assert_eq!(Spi::get_one::<i64>("SELECT privacy.subject_as_bigint('4 5')").unwrap(), None);
+        assert_eq!(
+            text("SELECT privacy.subject_as_uuid('{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}')::text").as_deref(),
+            Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
+        // the readings agree with the casts PostgreSQL would make of the same text
+        for (s, cast) in [("045", "bigint"), (" -7 ", "bigint"), ("9223372036854775807", "bigint"), ("a0eebc999c0b4ef8bb6d6bb9bd380a11", "uuid")] {
+            let ours = text(&format!("SELECT privacy.subject_canonical('{s}')")).unwrap();
+            let theirs = text(&format!("SELECT '{s}'::{cast}::text")).unwrap();
+            assert_eq!(ours, theirs, "{s}");
+        }
+    }
+
+    #[pg_test]
+    fn filtered_role_sees_consenting_subjects_only() {
+        setup_consent();
+        assert_eq!(count("SELECT count(*) FROM t_subjects"), 3);
+        Spi::run("SET LOCAL ROLE t_app").unwrap();
+        assert_eq!(count("SELECT count(*) FROM t_subjects"), 1);
+        // a withdrawal in the same transaction hides the row at the next statement
+        Spi::run("RESET ROLE; SELECT privacy.withdraw_consent('01', 't_news'); SET LOCAL ROLE t_app").unwrap();
+        assert_eq!(count("SELECT count(*) FROM t_subjects"), 0);
+        // writes reach only visible rows
+        Spi::run("RESET ROLE; SELECT privacy.grant_consent('45', 't_news'); SET LOCAL ROLE t_app").unwrap();
+        assert_eq!(count("WITH u AS (UPDATE t_subjects SET name = upper(name) RETURNING id) SELECT count(*) FROM u"), 1);
+    }
+
+    #[pg_test(error = "role \"t_app\" is not allowed to act for purpose \"t_billing\"")]
+    fn purpose_not_allowed_is_refused() {
+        setup_consent();
+        Spi::run("SET LOCAL ROLE t_app").unwrap();
+        Spi::run("SET LOCAL privacy.purpose = 't_billing'").unwrap();
+    }
+
+    #[pg_test]
+    fn catalog_views_show_what_filters_use() {
+        setup_consent();
+        assert_eq!(
+            text("SELECT relation::text || ':' || subject_column || ':' || id_kind || ':' || array_to_string(filtered_for, ',') FROM privacy.subject_tables WHERE relation = 't_subjects'::regclass").as_deref(),
+            Some("t_subjects:id:integer:t_news")
+        );
+        assert_eq!(text("SELECT string_agg(role_name || '/' || purpose, ',') FROM privacy.role_purposes WHERE role_name = 't_app'").as_deref(), Some("t_app/t_news"));
+        // a dropped subject column: the view says so, and filtered sessions get an error, not rows
+        Spi::run("ALTER TABLE t_subjects DROP COLUMN name").unwrap();
+        Spi::run("ALTER TABLE t_subjects RENAME COLUMN id TO ident").unwrap();
+        assert_eq!(count("SELECT count(*) FROM privacy.subject_tables WHERE relation = 't_subjects'::regclass AND id_kind IS NULL"), 1);
+    }
+
+    #[pg_test(error = "subject column \"id\" of public.t_subjects no longer exists or cannot hold subject ids")]
+    fn broken_subject_column_fails_closed() {
+        setup_consent();
+        Spi::run("ALTER TABLE t_subjects RENAME COLUMN id TO ident").unwrap();
+        Spi::run("SET LOCAL ROLE t_app").unwrap();
+        Spi::run("SELECT count(*) FROM t_subjects").unwrap();
+    }
 }

@@ -112,3 +112,10 @@ SELECT length(v) FROM dblink('masked', 'SELECT email FROM people') AS t(v text);
 SELECT dblink_disconnect('masked');
 \c privacy_e2e postgres
 DROP DATABASE privacy_recreate;
+-- an error in a transaction whose changes made the caches stale: ROLLBACK reads no catalog
+BEGIN;
+CREATE TABLE public.doomed (id int);
+SECURITY LABEL FOR privacy ON COLUMN public.doomed.id IS 'MASKED WITH VALUE 0';
+SELECT 1 / 0;
+ROLLBACK;
+SELECT 'still connected' AS after_rollback;
