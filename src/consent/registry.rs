@@ -155,6 +155,21 @@ fn load() -> Registry {
             reg.subjects.insert(relid, SubjectTable { column, attno, kind: KeyKind::of_type(typid) });
         }
     });
+    // Partitions and inheritance children of a subject table are subject tables too, by the same
+    // column, so reading one directly is filtered like reading it through its parent.
+    let declared: Vec<(pg_sys::Oid, String)> = reg.subjects.iter().map(|(r, s)| (*r, s.column.clone())).collect();
+    for (relid, column) in declared {
+        for child in catalog::descendants_of(relid) {
+            if reg.subjects.contains_key(&child) {
+                continue;
+            }
+            let attno = catalog::attribute_number(child, &column);
+            // SAFETY: lsyscache lookup; InvalidOid for a missing attribute.
+            let typid = if attno > 0 { unsafe { pg_sys::get_atttype(child, attno) } } else { pg_sys::InvalidOid };
+            watch_relation(child, Class::Relations);
+            reg.subjects.insert(child, SubjectTable { column: column.clone(), attno, kind: KeyKind::of_type(typid) });
+        }
+    }
     catalog::scan(role, None, |row| {
         let (r, p) = (row.column(c"role"), row.column(c"purpose"));
         let oid = row.oid(r);
@@ -485,6 +500,7 @@ REVOKE ALL ON FUNCTION privacy.consent_config_changed() FROM PUBLIC;
 );
 
 /// Every purpose: the function behind `privacy.purposes`.
+#[allow(clippy::type_complexity)] // the SQL signature, as pgrx spells it
 #[pg_extern(stable, parallel_safe)]
 fn purpose_list() -> TableIterator<
     'static,

@@ -7,7 +7,7 @@ set -euo pipefail
 
 PGRX_VERSION=0.18.1
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-contrib libclang-dev clang sudo python3)
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-contrib libclang-dev clang sudo python3 locales)
 
 say() { printf '\033[1mbootstrap:\033[0m %s\n' "$*"; }
 
@@ -25,6 +25,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
   say "Debian packages present"
+fi
+
+# Scenarios check that error details stay hidden whatever the server's language: German messages
+# (PostgreSQL 15 ships their catalog) need the de_DE.UTF-8 locale.
+if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  say "generating the de_DE.UTF-8 locale"
+  as_root sed -i 's/^# *de_DE.UTF-8 UTF-8/de_DE.UTF-8 UTF-8/' /etc/locale.gen
+  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | as_root tee -a /etc/locale.gen >/dev/null
+  as_root locale-gen >/dev/null
+else
+  say "de_DE.UTF-8 locale present"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

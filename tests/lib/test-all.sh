@@ -1,49 +1,61 @@
 #!/usr/bin/env bash
-# `make test`: the three test layers in order, each logged to target/test-logs/, then one summary
-# line. Exits non-zero if any layer fails; later layers still run so one report shows everything.
+# `make test`: every test layer in order, each logged to target/test-logs/ and ending with its own
+# `<layer>: N passed, M failed` line; the overall `summary:` line comes last. Exits non-zero if any
+# layer fails; later layers still run, so one report shows everything.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 logs=target/test-logs
 mkdir -p "$logs"
-passed=0 failed=0 broken=()
+total_passed=0 total_failed=0 broken=()
 
-# Adds up cargo's "test result: ... N passed; M failed" lines from a log.
-count_cargo() {
+# Sums cargo's "test result: ... N passed; M failed" lines of a log: "N M".
+cargo_counts() {
   local p f
   p=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' "$1" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-  f=$(grep -oE '[0-9]+ failed;' "$1" | awk '{s+=$1} END {print s+0}')
-  passed=$((passed + p)); failed=$((failed + f))
+  f=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' "$1" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+  echo "$p $f"
 }
 
+# layer NAME COUNTER COMMAND...: runs COMMAND, then `COUNTER LOG STATUS` prints "N M" for it.
 layer() {
-  local name=$1; shift
+  local name=$1 counter=$2; shift 2
+  local log="$logs/$name.log" status counts passed failed
   echo "=== $name: $*"
-  if "$@" >"$logs/$name.log" 2>&1; then
-    tail -n 3 "$logs/$name.log"
-  else
+  "$@" >"$log" 2>&1
+  status=$?
+  counts=$("$counter" "$log" "$status")
+  passed=${counts% *} failed=${counts#* }
+  if [ "$status" -ne 0 ]; then
     broken+=("$name")
-    tail -n 60 "$logs/$name.log"
-    echo "!!! $name failed (full log: $logs/$name.log)"
+    tail -n 60 "$log"
+    echo "!!! $name failed (exit $status; full log: $log)"
+    # A layer that failed without a failed test (build error, cluster that did not start)
+    # still counts as one failure.
+    [ "$failed" -eq 0 ] && failed=1
   fi
+  echo "$name: $passed passed, $failed failed"
+  total_passed=$((total_passed + passed)); total_failed=$((total_failed + failed))
 }
 
-layer unit cargo test -p privacy_core
-count_cargo "$logs/unit.log"
+# The e2e and regress runners print their own "<name>: N passed, M failed" line.
+own_line() {
+  local line
+  line=$(grep -E '^[A-Za-z0-9_-]+(\[[a-z0-9]+\])?: [0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+  if [ -z "$line" ]; then echo "0 0"; return; fi
+  echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1 \2/'
+}
+# A check with no test count: 1 passed or 1 failed.
+check() { if [ "$2" = 0 ]; then echo "1 0"; else echo "0 1"; fi; }
 
-layer pgtest tests/lib/pgtest.sh
-count_cargo "$logs/pgtest.log"
-
-layer install make --no-print-directory install
-layer e2e tests/run
-e2e_line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$logs/e2e.log" | tail -1)
-if [ -n "$e2e_line" ]; then
-  passed=$((passed + $(echo "$e2e_line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')))
-  failed=$((failed + $(echo "$e2e_line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')))
+layer lint check cargo clippy --all-targets --workspace -- -D warnings
+layer unit cargo_counts cargo test -p privacy_core
+layer pgtest cargo_counts tests/lib/pgtest.sh
+layer install check make --no-print-directory install
+layer e2e own_line tests/run
+if [ -x tests/regress/run ]; then
+  layer regress own_line tests/regress/run
 fi
 
-# A layer that failed without reporting a failed test (build error, cluster that did not start)
-# still counts as a failure.
-if [ ${#broken[@]} -gt 0 ] && [ "$failed" -eq 0 ]; then failed=${#broken[@]}; fi
 [ ${#broken[@]} -gt 0 ] && echo "failed layers: ${broken[*]}"
-echo "summary: $passed passed, $failed failed"
-[ ${#broken[@]} -eq 0 ] && [ "$failed" -eq 0 ]
+echo "summary: $total_passed passed, $total_failed failed"
+[ ${#broken[@]} -eq 0 ] && [ "$total_failed" -eq 0 ]

@@ -76,6 +76,27 @@ SELECT privacy.grant_consent(' +0045 ', 'newsletter') > 0 AS accepted;
 \c privacy_e2e postgres
 DROP DATABASE privacy_ids;
 
+-- Partitions of a subject table are subject tables too: reading one directly is filtered, and
+-- so is one attached later.
+\c - postgres
+CREATE TABLE leads.visits (person int, at date) PARTITION BY RANGE (at);
+CREATE TABLE leads.visits_2025 PARTITION OF leads.visits FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO leads.visits VALUES (1, '2025-03-01'), (2, '2025-04-01');
+SELECT privacy.set_subject('leads.visits', 'person');
+CREATE TABLE leads.visits_2026 (person int, at date);
+INSERT INTO leads.visits_2026 VALUES (1, '2026-03-01'), (2, '2026-04-01');
+ALTER TABLE leads.visits ATTACH PARTITION leads.visits_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+GRANT SELECT ON leads.visits, leads.visits_2025, leads.visits_2026 TO mk, rep;
+SELECT relation, subject_column FROM privacy.subject_tables WHERE relation::text LIKE 'leads.visits%' ORDER BY 1;
+\c - mk
+SELECT person FROM leads.visits ORDER BY 1;
+SELECT person FROM leads.visits_2025;
+SELECT person FROM leads.visits_2026;
+TRUNCATE leads.visits_2026;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\c - rep
+SELECT count(*) FROM leads.visits_2026;
+
 -- 3. Statistics counters would count hidden rows.
 \c - mk
 SELECT pg_stat_get_xact_tuples_fetched('leads.people_pkey'::regclass);

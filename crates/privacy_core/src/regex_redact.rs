@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn huge_pattern_is_54000() {
-        let e = CompiledPattern::compile(&"a{1000}{1000}").unwrap_err();
+        let e = CompiledPattern::compile("a{1000}{1000}").unwrap_err();
         assert_eq!(e.kind.sqlstate(), "54000");
     }
 }
