@@ -1,4 +1,4 @@
-//! Keyed HMAC-SHA256 behind `privacy.hash`, the `pseudo_*` functions and (later) the
+//! Keyed HMAC-SHA256 behind `privacy.hash`, the `pseudo_*` functions, keyed noise and the
 //! `privacy.pseudonym` type.
 //!
 //! One per-database master key (32 random bytes made at `CREATE EXTENSION`) is never used
