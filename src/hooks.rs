@@ -26,13 +26,13 @@ use pgrx::PgList;
 
 use crate::context::{self, Scope};
 use crate::pg::ffi;
-use crate::pg::version::ExecutorRunHook;
+use crate::pg::version::ExecutorRunArgs;
 use crate::{consent, guards, masking};
 
 static mut PREV_PLANNER: pg_sys::planner_hook_type = None;
 static mut PREV_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
-static mut PREV_EXECUTOR_RUN: Option<ExecutorRunHook> = None;
+static mut PREV_EXECUTOR_RUN: pg_sys::ExecutorRun_hook_type = None;
 static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
 static mut PREV_NEEDS_FMGR: pg_sys::needs_fmgr_hook_type = None;
 static mut PREV_FMGR: pg_sys::fmgr_hook_type = None;
@@ -56,7 +56,7 @@ pub fn init() {
         PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
         pg_sys::ExecutorStart_hook = Some(executor_start);
         PREV_EXECUTOR_RUN = pg_sys::ExecutorRun_hook;
-        pg_sys::ExecutorRun_hook = Some(executor_run);
+        pg_sys::ExecutorRun_hook = Some(crate::pg::version::executor_run_hook);
         PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
         pg_sys::ExecutorFinish_hook = Some(executor_finish);
         PREV_NEEDS_FMGR = pg_sys::needs_fmgr_hook;
@@ -166,6 +166,7 @@ unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, was_m
     PLANNING_MASKED.with(|m| m.set(was_masked));
     // SAFETY: stmt is the PlannedStmt just made; its range table lists every relation it reads.
     unsafe {
+        consent::filter::restore_registry_reads(stmt);
         let touches = crate::pg::nodes::plan_relations(stmt).into_iter().any(|(_, relid)| {
             !matches!(masking::rules::protection(relid, false), masking::rules::Protection::None)
                 || consent::registry::is_subject_table(relid)
@@ -384,7 +385,13 @@ unsafe extern "C-unwind" fn leave_executor(scope_depth: isize) {
     }
 }
 
-unsafe extern "C-unwind" fn executor_run(query_desc: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64, execute_once: bool) {
+/// The ExecutorRun hook's body; `crate::pg::version::executor_run_hook` is the entry point with
+/// the signature of the version built for.
+///
+/// # Safety
+/// Called only by that entry point, with what PostgreSQL passed.
+#[inline(always)]
+pub(crate) unsafe fn executor_run(query_desc: *mut pg_sys::QueryDesc, args: ExecutorRunArgs) {
     // SAFETY: our work is guarded and returns before the raw call. The error context callback is
     // a plain struct on this frame, linked into error_context_stack only while the call runs
     // (PostgreSQL restores the stack itself when an error leaves).
@@ -396,10 +403,7 @@ unsafe extern "C-unwind" fn executor_run(query_desc: *mut pg_sys::QueryDesc, dir
             callback.previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = &mut callback;
         }
-        match PREV_EXECUTOR_RUN {
-            Some(prev) => prev(query_desc, direction, count, execute_once),
-            None => ffi::standard_ExecutorRun(query_desc, direction, count, execute_once),
-        }
+        args.pass_on(PREV_EXECUTOR_RUN, query_desc);
         if r.rule_errors {
             pg_sys::error_context_stack = callback.previous;
         }

@@ -121,7 +121,7 @@ unsafe fn subject_key(relation: pg_sys::Relation, subject: &SubjectTable) -> *mu
     // SAFETY: the column exists (checked by the caller); coerce_to_target_type adds the implicit
     // cast to bigint or text where the column's type is narrower.
     unsafe {
-        let attr = *(*(*relation).rd_att).attrs.as_ptr().add(subject.attno as usize - 1);
+        let attr = *crate::pg::version::tuple_desc_attr((*relation).rd_att, subject.attno as usize - 1);
         let var = pg_sys::makeVar(1, subject.attno, attr.atttypid, attr.atttypmod, attr.attcollation, 0);
         let target = subject.kind.unwrap_or(KeyKind::Text).type_oid();
         if attr.atttypid == target {
@@ -213,16 +213,8 @@ unsafe fn exists_condition(relation: pg_sys::Relation, subject: &SubjectTable, p
         pg_sys::free_parsestate(pstate);
         // The condition reads the consent registry, which no application role may read. The
         // reader learns nothing from it but which rows it may see, so the access is not checked
-        // against the reader, as PostgreSQL does for a view's own range-table entry.
-        nodes::walk(analysed, |node, _| {
-            if pgrx::is_a(node, pg_sys::NodeTag::T_RangeTblEntry) {
-                let rte = node as *mut pg_sys::RangeTblEntry;
-                if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION {
-                    crate::pg::version::skip_permission_check(rte);
-                }
-            }
-            false
-        });
+        // against the reader (how differs by version: see version::skip_permission_checks).
+        crate::pg::version::skip_permission_checks(analysed);
         analysed.cast()
     }
 }
@@ -329,6 +321,22 @@ pub unsafe fn add_missing_filters(query: *mut pg_sys::Query, statement_roles: &[
     }
 }
 
+/// Lets the read conditions in a new plan read the consent registry without the reader's
+/// privileges again, where the rewriter or planner put the reader's back (PostgreSQL 16 and
+/// later: see `crate::pg::version::restore_skipped_permission_checks`).
+///
+/// # Safety
+/// `stmt` must be the valid PlannedStmt the planner just made.
+pub unsafe fn restore_registry_reads(stmt: *mut pg_sys::PlannedStmt) {
+    // SAFETY: forwarded.
+    unsafe { crate::pg::version::restore_skipped_permission_checks(stmt, is_state_table) }
+}
+
+/// Whether `relid` is one of the registry's state tables (what read conditions read).
+fn is_state_table(relid: pg_sys::Oid) -> bool {
+    [KeyKind::Bigint, KeyKind::Uuid, KeyKind::Text].into_iter().any(|kind| catalog::extension_table(kind.state_table()) == Some(relid))
+}
+
 /// Whether any filter governs a statement with these roles (EXPLAIN ANALYZE, counters, ...).
 pub fn filtered(roles: &[pg_sys::Oid]) -> bool {
     if registry().subjects.is_empty() {
@@ -349,7 +357,7 @@ fn has_active(purpose: &str, kind: KeyKind, key: pg_sys::Datum) -> bool {
     // descriptor before the scan ends. No row lock is taken.
     unsafe {
         let rel = pg_sys::table_open(table, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        let index = pg_sys::RelationGetPrimaryKeyIndex(rel);
+        let index = crate::pg::version::primary_key_index(rel);
         let mut keys: [pg_sys::ScanKeyData; 2] = std::mem::zeroed();
         let purpose_datum = pg_sys::Datum::from(pg_sys::cstring_to_text(cpurpose.as_ptr()));
         pg_sys::ScanKeyEntryInitialize(

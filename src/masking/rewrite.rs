@@ -217,7 +217,7 @@ unsafe fn mask_query(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
                 ),
                 Protection::Masked(rules) => {
                     check_writes(query, index, &rules);
-                    query = nodes::replace_vars(query.cast(), index, rte, &rules.expressions()).cast();
+                    query = nodes::replace_vars(query.cast(), index, rte, &rules.expressions(), (*query).resultRelation).cast();
                 }
             }
         }

@@ -149,7 +149,7 @@ fn columns_of(relid: pg_sys::Oid) -> Vec<(i16, String, u8)> {
         let desc = (*rel).rd_att;
         let mut cols = Vec::new();
         for i in 0..(*desc).natts as usize {
-            let attr = (*desc).attrs.as_ptr().add(i);
+            let attr = crate::pg::version::tuple_desc_attr(desc, i);
             if !(*attr).attisdropped {
                 let name = CStr::from_ptr((*attr).attname.data.as_ptr()).to_string_lossy().into_owned();
                 cols.push(((*attr).attnum, name, (*attr).attgenerated as u8));
@@ -314,7 +314,7 @@ fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
     // Stored generated columns computed from masked columns are masked too: masked readers see
     // the generation expression evaluated over the masked values.
     for (attno, _, generated) in columns_of(relid) {
-        if generated != pg_sys::ATTRIBUTE_GENERATED_STORED || rules.iter().any(|r| r.attno == attno) {
+        if !crate::pg::version::is_generated(generated) || rules.iter().any(|r| r.attno == attno) {
             continue;
         }
         // SAFETY: generation_expression returns a node tree or NULL; rules hold valid trees.
@@ -329,7 +329,7 @@ fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
             }
             let pairs: Vec<(i16, *mut pg_sys::Node)> = rules.iter().map(|r| (r.attno, r.expr)).collect();
             // Generation expressions cannot hold whole-row Vars, so no RTE is needed.
-            let substituted = nodes::replace_vars(expr, 1, std::ptr::null_mut(), &pairs);
+            let substituted = nodes::replace_vars(expr, 1, std::ptr::null_mut(), &pairs, 0);
             let inputs = nodes::columns_read(expr);
             let keyed = rules.iter().any(|r| r.keyed && inputs.contains(&r.attno));
             rules.push(CompiledRule { attno, expr: nodes::copy_into(context.get(), substituted), inputs, keyed });
@@ -550,7 +550,7 @@ unsafe fn compile_under_pinned_path(
         pg_sys::addNSItemToQuery(pstate, nsitem, false, true, true);
         let expr = pg_sys::transformExpr(pstate, (*target).val, pg_sys::ParseExprKind::EXPR_KIND_SELECT_TARGET);
         pg_sys::assign_expr_collations(pstate, expr);
-        let attr = *(*(*rel).rd_att).attrs.as_ptr().add(attno as usize - 1);
+        let attr = *crate::pg::version::tuple_desc_attr((*rel).rd_att, attno as usize - 1);
         let result = check_and_adjust(pstate, relid, attno, column, rule, expr, attr, trusted, functions);
         pg_sys::free_parsestate(pstate);
         pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
@@ -714,7 +714,7 @@ unsafe fn row_seed(relid: pg_sys::Oid) -> *mut pg_sys::Node {
     // are built as the parser would.
     unsafe {
         let rel = pg_sys::relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        let pk = pg_sys::RelationGetPrimaryKeyIndex(rel);
+        let pk = crate::pg::version::primary_key_index(rel);
         let mut vars = PgList::<pg_sys::Node>::new();
         if pk != pg_sys::InvalidOid {
             let index = pg_sys::index_open(pk, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
@@ -725,7 +725,7 @@ unsafe fn row_seed(relid: pg_sys::Oid) -> *mut pg_sys::Node {
                 if a <= 0 {
                     continue;
                 }
-                let attr = *(*(*rel).rd_att).attrs.as_ptr().add(a as usize - 1);
+                let attr = *crate::pg::version::tuple_desc_attr((*rel).rd_att, a as usize - 1);
                 vars.push(pg_sys::makeVar(1, a, attr.atttypid, attr.atttypmod, attr.attcollation, 0).cast());
             }
             pg_sys::index_close(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);

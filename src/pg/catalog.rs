@@ -94,7 +94,7 @@ impl Row {
         // SAFETY: desc is the open relation's descriptor; attributes are read by index < natts.
         unsafe {
             for i in 0..(*self.desc).natts as usize {
-                let attr = (*self.desc).attrs.as_ptr().add(i);
+                let attr = crate::pg::version::tuple_desc_attr(self.desc, i);
                 if !(*attr).attisdropped && CStr::from_ptr((*attr).attname.data.as_ptr()) == name {
                     return (*attr).attnum;
                 }

@@ -15,7 +15,8 @@
 use pgrx::pg_sys;
 
 // SAFETY (for the block): these are PostgreSQL's own exported functions with the signatures of
-// its headers for the versions this crate builds for (see pg/version.rs for differences).
+// its headers for the versions this crate builds for (checked against 15 and 18.6). The one
+// whose signature differs, standard_ExecutorRun, is declared and called in pg/version.rs.
 unsafe extern "C-unwind" {
     pub fn standard_planner(
         parse: *mut pg_sys::Query,
@@ -49,5 +50,3 @@ unsafe extern "C-unwind" {
     /// `errhint()` replaces the HINT of the error being reported.
     pub fn errhint(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
 }
-
-pub use crate::pg::version::standard_ExecutorRun;

@@ -429,12 +429,15 @@ impl Drop for OwnedContext {
 /// # Safety
 /// `node` must be a valid tree; the replacements valid expressions over varno 1. `rte` is the
 /// entry's RangeTblEntry, needed to expand whole-row Vars; it may be NULL only for expressions
-/// that cannot contain whole-row Vars (generation expressions).
+/// that cannot contain whole-row Vars (generation expressions). `result_relation` is the
+/// query's result relation when `node` is a query whose RETURNING may read `old.`/`new.` (0
+/// otherwise).
 pub unsafe fn replace_vars(
     node: *mut pg_sys::Node,
     varno: i32,
     rte: *mut pg_sys::RangeTblEntry,
     replacements: &[(i16, *mut pg_sys::Node)],
+    result_relation: i32,
 ) -> *mut pg_sys::Node {
     // SAFETY: builds a target list of copied replacement expressions and lets
     // ReplaceVarsFromTargetList do the replacement, including whole-row Vars and outer references.
@@ -448,16 +451,7 @@ pub unsafe fn replace_vars(
             tlist.push(pg_sys::makeTargetEntry(copy.cast(), *attno, std::ptr::null_mut(), false));
         }
         let mut has_sublinks = false;
-        pg_sys::ReplaceVarsFromTargetList(
-            node,
-            varno,
-            0,
-            rte,
-            tlist.into_pg(),
-            pg_sys::ReplaceVarsNoMatchOption::REPLACEVARS_CHANGE_VARNO,
-            varno,
-            &mut has_sublinks,
-        )
+        crate::pg::version::replace_vars_from_target_list(node, varno, rte, tlist.into_pg(), result_relation, &mut has_sublinks)
     }
 }
 
@@ -491,7 +485,7 @@ pub unsafe fn copy_columns(copy: *mut pg_sys::CopyStmt, relid: pg_sys::Oid) -> V
             let rel = pg_sys::relation_open(relid, pg_sys::NoLock as pg_sys::LOCKMODE);
             let desc = (*rel).rd_att;
             let out = (0..(*desc).natts as usize)
-                .map(|i| (*desc).attrs.as_ptr().add(i))
+                .map(|i| crate::pg::version::tuple_desc_attr(desc, i))
                 .filter(|a| !(**a).attisdropped)
                 .map(|a| (*a).attnum)
                 .collect();

@@ -1,8 +1,11 @@
 //! Differences between the PostgreSQL versions pg_privacy builds for, in one place.
 //!
 //! Every `cfg(feature = "pgNN")` of the crate is here; the rest of the code calls these.
+//! PostgreSQL 18 references are to the headers of 18.6 (`include/server/...`).
 
 use pgrx::pg_sys;
+
+// ------------------------------------------------------------------ ExecutorRun
 
 // SAFETY (for the block): PostgreSQL's own exported function, with the signature of the
 // version being built for.
@@ -16,9 +19,66 @@ unsafe extern "C-unwind" {
     );
 }
 
-/// The `ExecutorRun_hook` signature of this version.
+// SAFETY (for the block): as above; PostgreSQL 18 dropped `execute_once`
+// (executor/executor.h:235-236).
+#[cfg(feature = "pg18")]
+unsafe extern "C-unwind" {
+    pub fn standard_ExecutorRun(query_desc: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64);
+}
+
+/// The arguments of `ExecutorRun` after the QueryDesc, passed on unchanged.
+#[derive(Clone, Copy)]
+pub struct ExecutorRunArgs {
+    direction: pg_sys::ScanDirection::Type,
+    count: u64,
+    #[cfg(feature = "pg15")]
+    execute_once: bool,
+}
+
+impl ExecutorRunArgs {
+    /// Calls `prev`, or `standard_ExecutorRun` when there is none, raw (see `crate::pg::ffi`).
+    ///
+    /// # Safety
+    /// `query_desc` is the QueryDesc the hook was given; the calling frames hold nothing that
+    /// needs dropping.
+    #[inline(always)]
+    pub unsafe fn pass_on(self, prev: pg_sys::ExecutorRun_hook_type, query_desc: *mut pg_sys::QueryDesc) {
+        // SAFETY: caller's promise; the arguments are those PostgreSQL passed.
+        unsafe {
+            #[cfg(feature = "pg15")]
+            match prev {
+                Some(prev) => prev(query_desc, self.direction, self.count, self.execute_once),
+                None => standard_ExecutorRun(query_desc, self.direction, self.count, self.execute_once),
+            }
+            #[cfg(feature = "pg18")]
+            match prev {
+                Some(prev) => prev(query_desc, self.direction, self.count),
+                None => standard_ExecutorRun(query_desc, self.direction, self.count),
+            }
+        }
+    }
+}
+
+/// pg_privacy's `ExecutorRun_hook`: `crate::hooks::executor_run` with the arguments bundled.
 #[cfg(feature = "pg15")]
-pub type ExecutorRunHook = unsafe extern "C-unwind" fn(*mut pg_sys::QueryDesc, pg_sys::ScanDirection::Type, u64, bool);
+pub unsafe extern "C-unwind" fn executor_run_hook(
+    query_desc: *mut pg_sys::QueryDesc,
+    direction: pg_sys::ScanDirection::Type,
+    count: u64,
+    execute_once: bool,
+) {
+    // SAFETY: forwarded from PostgreSQL; this frame holds plain values only.
+    unsafe { crate::hooks::executor_run(query_desc, ExecutorRunArgs { direction, count, execute_once }) }
+}
+
+/// pg_privacy's `ExecutorRun_hook` (executor/executor.h:79-81 in 18: no `execute_once`).
+#[cfg(feature = "pg18")]
+pub unsafe extern "C-unwind" fn executor_run_hook(query_desc: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64) {
+    // SAFETY: forwarded from PostgreSQL; this frame holds plain values only.
+    unsafe { crate::hooks::executor_run(query_desc, ExecutorRunArgs { direction, count }) }
+}
+
+// ------------------------------------------------------------------ permissions
 
 /// The role whose privileges a range-table entry is read with (a view's or rule's owner), or
 /// InvalidOid for the current user.
@@ -31,6 +91,19 @@ pub unsafe fn check_as_user(_query: *mut pg_sys::Query, rte: *mut pg_sys::RangeT
     unsafe { (*rte).checkAsUser }
 }
 
+/// The role whose privileges a range-table entry is read with (a view's or rule's owner), or
+/// InvalidOid for the current user. Since PostgreSQL 16 it is in the RTEPermissionInfo the entry
+/// points at (`perminfoindex`, 1-based, 0 = none) in the query's `rteperminfos`
+/// (nodes/parsenodes.h:1125, 1314-1325).
+///
+/// # Safety
+/// `rte` must be a valid entry of `query`'s range table.
+#[cfg(feature = "pg18")]
+pub unsafe fn check_as_user(query: *mut pg_sys::Query, rte: *mut pg_sys::RangeTblEntry) -> pg_sys::Oid {
+    // SAFETY: caller's promise; rteperminfos is a List of RTEPermissionInfo.
+    unsafe { perm_info_check_as_user((*query).rteperminfos, rte) }
+}
+
 /// Like [`check_as_user`], for a plan's range table.
 ///
 /// # Safety
@@ -41,20 +114,225 @@ pub unsafe fn plan_check_as_user(_stmt: *mut pg_sys::PlannedStmt, rte: *mut pg_s
     unsafe { (*rte).checkAsUser }
 }
 
-/// Clears the permission check of a range-table entry pg_privacy adds itself (the consent
-/// registry read by a filter condition: the reader learns only which rows it may see).
+/// Like [`check_as_user`], for a plan's flattened range table, whose entries point into the
+/// plan's `permInfos` (nodes/plannodes.h:100-102).
 ///
 /// # Safety
-/// `rte` must be a valid RangeTblEntry.
-#[cfg(feature = "pg15")]
-pub unsafe fn skip_permission_check(rte: *mut pg_sys::RangeTblEntry) {
-    // SAFETY: caller's promise.
-    unsafe { (*rte).requiredPerms = 0 };
+/// `rte` must be a valid entry of `stmt`'s range table.
+#[cfg(feature = "pg18")]
+pub unsafe fn plan_check_as_user(stmt: *mut pg_sys::PlannedStmt, rte: *mut pg_sys::RangeTblEntry) -> pg_sys::Oid {
+    // SAFETY: caller's promise; permInfos is a List of RTEPermissionInfo.
+    unsafe { perm_info_check_as_user((*stmt).permInfos, rte) }
 }
+
+#[cfg(feature = "pg18")]
+unsafe fn perm_info_check_as_user(perm_infos: *mut pg_sys::List, rte: *mut pg_sys::RangeTblEntry) -> pg_sys::Oid {
+    // SAFETY: rte is valid; perminfoindex indexes perm_infos (checked against its length, where
+    // PostgreSQL's getRTEPermissionInfo would raise an error).
+    unsafe {
+        let index = (*rte).perminfoindex as usize;
+        if index == 0 {
+            return pg_sys::InvalidOid;
+        }
+        match pgrx::PgList::<pg_sys::RTEPermissionInfo>::from_pg(perm_infos).get_ptr(index - 1) {
+            Some(info) => (*info).checkAsUser,
+            None => pg_sys::InvalidOid,
+        }
+    }
+}
+
+/// Lets the relations read by the sub-queries of `expr` (a condition pg_privacy builds itself:
+/// the consent registry read by a filter) be read without checking the reader's privileges: the
+/// reader learns only which rows it may see.
+///
+/// PostgreSQL 15: the entries' `requiredPerms` are cleared (no check at all); nothing undoes it.
+///
+/// # Safety
+/// `expr` must be a valid, freshly analysed expression tree pg_privacy owns.
+#[cfg(feature = "pg15")]
+pub unsafe fn skip_permission_checks(expr: *mut pg_sys::Node) {
+    // SAFETY: walking a valid tree; RangeTblEntry nodes are tag-checked before the cast.
+    unsafe {
+        crate::pg::nodes::walk(expr, |node, _| {
+            if pgrx::is_a(node, pg_sys::NodeTag::T_RangeTblEntry) {
+                let rte = node as *mut pg_sys::RangeTblEntry;
+                if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION {
+                    (*rte).requiredPerms = 0;
+                }
+            }
+            false
+        });
+    }
+}
+
+/// PostgreSQL 16 and later: the check lives in each query's RTEPermissionInfo list
+/// (nodes/parsenodes.h:1314-1325). It cannot be dropped (an entry with `perminfoindex` 0 makes
+/// get_row_security_policies() raise "invalid perminfoindex", rewrite/rowsecurity.c) nor emptied
+/// (ExecCheckOneRelPerms asserts `requiredPerms != 0`, executor/execMain.c), so it is made as
+/// PostgreSQL makes a view's: checked as the relation's owner (`checkAsUser`), who can always
+/// read it. The rewriter may put the reader back (see [`restore_skipped_permission_checks`]), so
+/// each entry is also marked: `insertedCols` = {whole row}, which parse analysis never produces
+/// and the executor reads only for ACL_INSERT.
+///
+/// # Safety
+/// `expr` must be a valid, freshly analysed expression tree pg_privacy owns.
+#[cfg(feature = "pg18")]
+pub unsafe fn skip_permission_checks(expr: *mut pg_sys::Node) {
+    // SAFETY: walking a valid tree; Query nodes are tag-checked before the cast; rteperminfos is
+    // a List of RTEPermissionInfo.
+    unsafe {
+        crate::pg::nodes::walk(expr, |node, _| {
+            if pgrx::is_a(node, pg_sys::NodeTag::T_Query) {
+                let query = node as *mut pg_sys::Query;
+                for info in pgrx::PgList::<pg_sys::RTEPermissionInfo>::from_pg((*query).rteperminfos).iter_ptr() {
+                    (*info).checkAsUser = crate::pg::catalog::relation_owner((*info).relid);
+                    (*info).insertedCols = pg_sys::bms_make_singleton(SKIPPED_CHECK_MARK);
+                }
+            }
+            false
+        });
+    }
+}
+
+/// The `insertedCols` member marking a read whose check [`skip_permission_checks`] moved to the
+/// owner: the whole-row "column" (InvalidAttrNumber, offset as in every column set).
+#[cfg(feature = "pg18")]
+const SKIPPED_CHECK_MARK: i32 = -pg_sys::FirstLowInvalidHeapAttributeNumber;
+
+/// Whether [`skip_permission_checks`] marked this permission entry.
+#[cfg(feature = "pg18")]
+unsafe fn skipped_check_marked(info: *mut pg_sys::RTEPermissionInfo) -> bool {
+    // SAFETY: info is a valid RTEPermissionInfo; insertedCols is a Bitmapset or NULL.
+    unsafe {
+        (*info).requiredPerms == pg_sys::ACL_SELECT as pg_sys::AclMode
+            && pg_sys::bms_num_members((*info).insertedCols) == 1
+            && pg_sys::bms_is_member(SKIPPED_CHECK_MARK, (*info).insertedCols)
+    }
+}
+
+/// PostgreSQL 15: nothing to restore (`requiredPerms` survives the rewriter and planner).
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt.
+#[cfg(feature = "pg15")]
+pub unsafe fn restore_skipped_permission_checks(_stmt: *mut pg_sys::PlannedStmt, _allowed: impl Fn(pg_sys::Oid) -> bool) {}
+
+/// PostgreSQL 16 and later: when a condition is applied as a row-security policy,
+/// get_row_security_policies() copies the protected table's `checkAsUser` into every sub-query
+/// of the policy (rewrite/rowsecurity.c: `setRuleCheckAsUser(*securityQuals, ...)`, declared in
+/// rewrite/rewriteDefine.h:39), which puts the reader's check back; the planner does the same for
+/// the SQL functions it inlines (it rewrites their bodies itself, after planner_hook). So, on the
+/// finished plan, every permission entry [`skip_permission_checks`] marked that reads only a
+/// SELECT of a relation `allowed` accepts is checked as the relation's owner again
+/// (`PlannedStmt.permInfos`, nodes/plannodes.h:100-102, is what ExecCheckPermissions reads).
+///
+/// # Safety
+/// `stmt` must be the valid PlannedStmt the planner just made.
+#[cfg(feature = "pg18")]
+pub unsafe fn restore_skipped_permission_checks(stmt: *mut pg_sys::PlannedStmt, allowed: impl Fn(pg_sys::Oid) -> bool) {
+    // SAFETY: permInfos of a valid PlannedStmt is a List of RTEPermissionInfo.
+    unsafe {
+        for info in pgrx::PgList::<pg_sys::RTEPermissionInfo>::from_pg((*stmt).permInfos).iter_ptr() {
+            if skipped_check_marked(info) && allowed((*info).relid) {
+                (*info).checkAsUser = crate::pg::catalog::relation_owner((*info).relid);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ relations and trees
+
+/// The `i`-th (0-based) attribute of a tuple descriptor, as `TupleDescAttr()`.
+///
+/// # Safety
+/// `desc` must be a valid TupleDesc and `i < natts`.
+#[cfg(feature = "pg15")]
+pub unsafe fn tuple_desc_attr(desc: pg_sys::TupleDesc, i: usize) -> *mut pg_sys::FormData_pg_attribute {
+    // SAFETY: caller's promise; attrs is the descriptor's trailing attribute array.
+    unsafe { (*desc).attrs.as_mut_ptr().add(i) }
+}
+
+/// The `i`-th (0-based) attribute of a tuple descriptor, as `TupleDescAttr()`. In PostgreSQL 18
+/// the FormData_pg_attribute array follows `compact_attrs[natts]` (access/tupdesc.h:141-165).
+///
+/// # Safety
+/// `desc` must be a valid TupleDesc and `i < natts`.
+#[cfg(feature = "pg18")]
+pub unsafe fn tuple_desc_attr(desc: pg_sys::TupleDesc, i: usize) -> *mut pg_sys::FormData_pg_attribute {
+    // SAFETY: caller's promise; the address is TupleDescAttrAddress(desc) + i.
+    unsafe {
+        let natts = (*desc).natts as usize;
+        (*desc).compact_attrs.as_mut_ptr().add(natts).cast::<pg_sys::FormData_pg_attribute>().add(i)
+    }
+}
+
+/// The relation's primary-key index, or InvalidOid; a deferrable primary key does not count
+/// (PostgreSQL 15's only behaviour; `deferrable_ok = false` from 17 on, utils/relcache.h:57).
+///
+/// # Safety
+/// `rel` must be open.
+pub unsafe fn primary_key_index(rel: pg_sys::Relation) -> pg_sys::Oid {
+    // SAFETY: caller's promise.
+    unsafe {
+        #[cfg(feature = "pg15")]
+        return pg_sys::RelationGetPrimaryKeyIndex(rel);
+        #[cfg(feature = "pg18")]
+        return pg_sys::RelationGetPrimaryKeyIndex(rel, false);
+    }
+}
+
+/// `ReplaceVarsFromTargetList(node, varno, 0, rte, tlist, [result_relation,]
+/// REPLACEVARS_CHANGE_VARNO, varno, has_sublinks)`. From PostgreSQL 18, Vars of RETURNING
+/// `old.`/`new.` must know the query's result relation (rewrite/rewriteManip.h:113-120): a
+/// replaced column keeps its OLD/NEW reading, and with 0 the server raises "variable returning
+/// old/new found outside RETURNING list".
+///
+/// # Safety
+/// As `ReplaceVarsFromTargetList`.
+pub unsafe fn replace_vars_from_target_list(
+    node: *mut pg_sys::Node,
+    varno: i32,
+    rte: *mut pg_sys::RangeTblEntry,
+    tlist: *mut pg_sys::List,
+    result_relation: i32,
+    has_sublinks: &mut bool,
+) -> *mut pg_sys::Node {
+    let nomatch = pg_sys::ReplaceVarsNoMatchOption::REPLACEVARS_CHANGE_VARNO;
+    // SAFETY: caller's promise.
+    unsafe {
+        #[cfg(feature = "pg15")]
+        {
+            let _ = result_relation;
+            pg_sys::ReplaceVarsFromTargetList(node, varno, 0, rte, tlist, nomatch, varno, has_sublinks)
+        }
+        #[cfg(feature = "pg18")]
+        pg_sys::ReplaceVarsFromTargetList(node, varno, 0, rte, tlist, result_relation, nomatch as _, varno, has_sublinks)
+    }
+}
+
+/// Whether a column of this `attgenerated` kind is computed from other columns of its row.
+/// PostgreSQL 18 adds virtual generated columns (the default kind), computed when read and
+/// expanded by the planner *after* planner_hook (optimizer/prep.h:28
+/// expand_virtual_generated_columns), so masking must treat them like stored ones.
+pub fn is_generated(attgenerated: u8) -> bool {
+    #[cfg(feature = "pg15")]
+    return attgenerated == pg_sys::ATTRIBUTE_GENERATED_STORED;
+    #[cfg(feature = "pg18")]
+    return attgenerated == pg_sys::ATTRIBUTE_GENERATED_STORED || attgenerated == pg_sys::ATTRIBUTE_GENERATED_VIRTUAL;
+}
+
+// ------------------------------------------------------------------ input syntax
 
 /// The integer syntax the server's `int8in` accepts.
 #[cfg(feature = "pg15")]
 pub const INTEGER_SYNTAX: privacy_core::subject::IntegerSyntax = privacy_core::subject::IntegerSyntax::Decimal;
+
+/// The integer syntax the server's `int8in` accepts: since PostgreSQL 16 also `0x`/`0o`/`0b`
+/// prefixes and `_` between digits (utils/adt/numutils.c pg_strtoint64_safe).
+#[cfg(feature = "pg18")]
+pub const INTEGER_SYNTAX: privacy_core::subject::IntegerSyntax = privacy_core::subject::IntegerSyntax::NonDecimalAndUnderscores;
+
+// ------------------------------------------------------------------ reads the author wrote
 
 /// Whether reading a range-table entry checks SELECT privilege against the current user (a read
 /// the statement's author wrote, not one through a view or one pg_privacy added).
@@ -65,4 +343,32 @@ pub const INTEGER_SYNTAX: privacy_core::subject::IntegerSyntax = privacy_core::s
 pub unsafe fn read_checked_as_current_user(_query: *mut pg_sys::Query, rte: *mut pg_sys::RangeTblEntry) -> bool {
     // SAFETY: caller's promise.
     unsafe { (*rte).requiredPerms & pg_sys::ACL_SELECT as pg_sys::AclMode != 0 && (*rte).checkAsUser == pg_sys::InvalidOid }
+}
+
+/// Whether reading a range-table entry checks SELECT privilege against the current user (a read
+/// the statement's author wrote, not one through a view or one pg_privacy added). From
+/// PostgreSQL 16 the check is the entry's RTEPermissionInfo; pg_privacy's own reads are told by
+/// the mark [`skip_permission_checks`] leaves, since the rewriter resets their `checkAsUser` to
+/// the reader's when they come in as row-security policies (see
+/// [`restore_skipped_permission_checks`]).
+///
+/// # Safety
+/// `rte` must be a valid entry of `query`'s range table.
+#[cfg(feature = "pg18")]
+pub unsafe fn read_checked_as_current_user(query: *mut pg_sys::Query, rte: *mut pg_sys::RangeTblEntry) -> bool {
+    // SAFETY: caller's promise; perminfoindex indexes the query's rteperminfos (checked).
+    unsafe {
+        let index = (*rte).perminfoindex as usize;
+        if index == 0 {
+            return false;
+        }
+        match pgrx::PgList::<pg_sys::RTEPermissionInfo>::from_pg((*query).rteperminfos).get_ptr(index - 1) {
+            Some(info) => {
+                (*info).requiredPerms & pg_sys::ACL_SELECT as pg_sys::AclMode != 0
+                    && (*info).checkAsUser == pg_sys::InvalidOid
+                    && !skipped_check_marked(info)
+            }
+            None => false,
+        }
+    }
 }

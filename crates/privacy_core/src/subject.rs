@@ -53,8 +53,10 @@ pub fn parse_bigint(s: &str, syntax: IntegerSyntax) -> Option<i64> {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'_' && underscores {
-            // Only between digits: not first, not doubled, not last.
-            if digits == 0 || last_was_underscore {
+            // Not doubled, not last; not first in a decimal number, but allowed right after a
+            // 0x/0o/0b prefix ("0x_1" is 1: numutils.c pg_strtoint64_safe checks only that a
+            // digit follows there).
+            if (digits == 0 && base == 10) || last_was_underscore {
                 return None;
             }
             last_was_underscore = true;
@@ -146,7 +148,11 @@ mod tests {
         for (s, v) in [("0x2D", 45), ("0X2d", 45), ("0o55", 45), ("0b101101", 45), ("1_000", 1000), ("-0x8000000000000000", i64::MIN)] {
             assert_eq!(parse_bigint(s, NonDecimalAndUnderscores), Some(v), "{s:?}");
         }
-        for s in ["_1", "1_", "1__0", "0x", "0x_1", "0b2"] {
+        // PostgreSQL 18.6 accepts an underscore right after the prefix (checked against int8in).
+        for (s, v) in [("0x_1", 1), ("0b_1", 1), ("0o_7", 7), ("-0x_1", -1), ("0x_1_2", 0x12)] {
+            assert_eq!(parse_bigint(s, NonDecimalAndUnderscores), Some(v), "{s:?}");
+        }
+        for s in ["_1", "1_", "1__0", "0x", "0x_", "0x__1", "0x1_", "_0x1", "0b2"] {
             assert_eq!(parse_bigint(s, NonDecimalAndUnderscores), None, "{s:?}");
         }
     }
