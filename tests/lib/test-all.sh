@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: every test layer in order, each logged to target/test-logs/ and ending with its own
+# `make test`: every test layer in order, for PostgreSQL 15 and 18 (PG=15 or PG=18 for one), each logged to target/test-logs/ and ending with its own
 # `<layer>: N passed, M failed` line; the overall `summary:` line comes last. Exits non-zero if any
 # layer fails; later layers still run, so one report shows everything.
 set -uo pipefail
@@ -47,13 +47,30 @@ own_line() {
 # A check with no test count: 1 passed or 1 failed.
 check() { if [ "$2" = 0 ]; then echo "1 0"; else echo "0 1"; fi; }
 
-layer lint check cargo clippy --all-targets --workspace -- -D warnings
+# PostgreSQL versions to test: PG=15 or PG=18 for one, both by default.
+versions=${PG:-15 18}
+unset PG_CONFIG
+features() { if [ "$1" = 15 ]; then echo ""; else echo "--no-default-features --features pg$1"; fi; }
+lint() {
+  local v status=0
+  for v in $versions; do
+    # shellcheck disable=SC2046 # features() is a list of arguments
+    cargo clippy --all-targets --workspace $(features "$v") -- -D warnings || status=1
+  done
+  return $status
+}
+
+layer lint check lint
 layer unit cargo_counts cargo test -p privacy_core
-layer pgtest cargo_counts tests/lib/pgtest.sh
-layer install check make --no-print-directory install
-layer e2e own_line tests/run
+for v in $versions; do
+  export PG=$v
+  layer "pgtest[pg$v]" cargo_counts tests/lib/pgtest.sh
+  layer "install[pg$v]" check tests/lib/install.sh
+  layer "e2e[pg$v]" own_line tests/run
+done
+export PG=15
 if [ -x tests/regress/run ]; then
-  layer regress own_line tests/regress/run
+  layer "regress[pg15]" own_line tests/regress/run
 fi
 
 [ ${#broken[@]} -gt 0 ] && echo "failed layers: ${broken[*]}"

@@ -7,6 +7,24 @@ SELECT count(*) AS keys FROM privacy.key;
 CREATE ROLE analyst LOGIN;
 CREATE ROLE app_owner LOGIN;
 GRANT CREATE ON SCHEMA public TO app_owner;
+-- Parallel query is forced for some scenarios; the setting was renamed in PostgreSQL 16.
+CREATE FUNCTION public.parallel_guc() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END $$;
+CREATE FUNCTION public.force_parallel(setting text) RETURNS text LANGUAGE sql AS $$
+  SELECT set_config(public.parallel_guc(), setting, false) $$;
+-- An error's fields as an exception handler in the session sees them.
+CREATE FUNCTION public.error_fields(query text) RETURNS TABLE (field text, value text) LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; con text;
+BEGIN
+  EXECUTE query;
+  RETURN QUERY SELECT 'no error', '';
+EXCEPTION WHEN others THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+    hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
+    col = COLUMN_NAME, con = CONSTRAINT_NAME;
+  RETURN QUERY VALUES ('sqlstate', st), ('message', msg), ('detail', det), ('hint', hnt),
+    ('context', ctx), ('schema', sch), ('table', tbl), ('column', col), ('constraint', con);
+END $$;
 -- Plans are checked for what matters (a node, a filter, a row count), never for their exact shape.
 CREATE FUNCTION public.analyzed_rows(query text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE plan json;

@@ -4,14 +4,14 @@ DO $$
 DECLARE r text;
 BEGIN
   FOREACH r IN ARRAY ARRAY['analyst', 'postgres'] LOOP
-    EXECUTE format('ALTER ROLE %I SET force_parallel_mode = on', r);
+    EXECUTE format('ALTER ROLE %I SET %s = on', r, public.parallel_guc());
     EXECUTE format('ALTER ROLE %I SET parallel_setup_cost = 0', r);
     EXECUTE format('ALTER ROLE %I SET parallel_tuple_cost = 0', r);
     EXECUTE format('ALTER ROLE %I SET min_parallel_table_scan_size = 0', r);
   END LOOP;
 END $$;
 \c - analyst
-SHOW force_parallel_mode;
+SELECT current_setting(public.parallel_guc()) AS parallel_forced;
 \c - postgres
 \i sql/11_masking_select.sql
 -- a PARALLEL SAFE leaky function runs in a parallel worker, and sees masked values only there too

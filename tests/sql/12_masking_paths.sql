@@ -34,10 +34,10 @@ EXECUTE by_email('a***@example.com');
 RESET plan_cache_mode;
 -- parallel query
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2; SET force_parallel_mode = on;
+SET max_parallel_workers_per_gather = 2; SELECT public.force_parallel('on');
 SELECT email, ssn FROM crm.customers WHERE ssn LIKE 'X%' ORDER BY id;
 SELECT count(*) FILTER (WHERE email LIKE 'alice%') AS raw_matches FROM crm.customers;
-RESET force_parallel_mode; RESET max_parallel_workers_per_gather;
+SELECT public.force_parallel('off'); RESET max_parallel_workers_per_gather;
 -- CREATE TABLE AS and INSERT ... SELECT store masked values
 CREATE TEMP TABLE copied AS SELECT id, email, ssn FROM crm.customers;
 INSERT INTO copied SELECT id + 100, email, ssn FROM crm.customers WHERE id = 1;

@@ -62,9 +62,9 @@ AS $$ SELECT count(*) FROM shop.customers $$;
 SELECT pg_temp.as_marketing() AS via_function_set_clause;
 -- parallel workers filter too
 SET privacy.purpose = 'marketing';
-SET force_parallel_mode = on; SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;
+SELECT public.force_parallel('on'); SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;
 SELECT id FROM shop.customers ORDER BY id;
-RESET force_parallel_mode;
+SELECT public.force_parallel('off');
 
 \c - billing_app
 -- a purpose that needs no consent: every row

@@ -100,14 +100,14 @@ SELECT mallory.keyed(*) FROM vault.customers;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
-SET force_parallel_mode = on;
+SELECT public.force_parallel('on');
 SELECT privacy.hash(name) FROM vault.customers WHERE id = 1;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT OPERATOR(mallory.###) name FROM vault.customers WHERE id = 1;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- the rule's own keyed value still works, in a worker too
 SELECT contact FROM vault.customers WHERE id = 1;
-RESET force_parallel_mode;
+SELECT public.force_parallel('off');
 -- a value that proves a call comes from a rule cannot be made
 SELECT privacy.hash('x'::privacy.rule_call, 'alice@home.example');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -119,7 +119,7 @@ SELECT count(*) AS rules FROM privacy.masking_rules;
 \c privacy_norules mallory
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
-SET force_parallel_mode = on;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS parallel_forced;
 SELECT privacy.pseudonymize('alice@example.com') FROM generate_series(1, 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT privacy.hash('alice@example.com');
