@@ -12,6 +12,14 @@ CREATE FUNCTION public.parallel_guc() RETURNS text LANGUAGE sql STABLE AS $$
   SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END $$;
 CREATE FUNCTION public.force_parallel(setting text) RETURNS text LANGUAGE sql AS $$
   SELECT set_config(public.parallel_guc(), setting, false) $$;
+-- The SQLSTATE of a statement (errors whose wording differs between PostgreSQL versions).
+CREATE FUNCTION public.sqlstate_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE query;
+  RETURN 'no error';
+EXCEPTION WHEN others THEN
+  RETURN SQLSTATE;
+END $$;
 -- An error's fields as an exception handler in the session sees them.
 CREATE FUNCTION public.error_fields(query text) RETURNS TABLE (field text, value text) LANGUAGE plpgsql AS $$
 DECLARE st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; con text;
@@ -30,7 +38,7 @@ CREATE FUNCTION public.analyzed_rows(query text) RETURNS bigint LANGUAGE plpgsql
 DECLARE plan json;
 BEGIN
   EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF, SUMMARY OFF) ' || query INTO plan;
-  RETURN (plan -> 0 -> 'Plan' ->> 'Actual Rows')::bigint;
+  RETURN (plan -> 0 -> 'Plan' ->> 'Actual Rows')::numeric::bigint;
 END $$;
 CREATE FUNCTION public.plan_has(query text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE line text;
