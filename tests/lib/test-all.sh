@@ -24,6 +24,8 @@ layer() {
   "$@" >"$log" 2>&1
   status=$?
   counts=$("$counter" "$log" "$status")
+  # A layer that skips part of its work says so in its log; the reader sees it here too.
+  grep -E '^[A-Za-z0-9_-]+(\[[a-z0-9]+\])?: skipped' "$log" || true
   passed=${counts% *} failed=${counts#* }
   if [ "$status" -ne 0 ]; then
     broken+=("$name")

@@ -55,7 +55,13 @@ x	222-22-2222
 SELECT * FROM loaded;
 -- and a masked COPY out of the table with ON_ERROR options is masked like any other
 COPY new18.people (id, ssn, ssn_tail_v) TO STDOUT;
+-- pg_dump --statistics (18): a masked role's dump stops at the statistics instead of writing raw
+-- most-common values; the superuser's dump (control) holds them.
 \c - postgres
+ANALYZE new18.people;
+\! pg_dump -U analyst --statistics --table=new18.people privacy_e2e > /dev/null 2> "$DUMPDIR/stats.err"; echo "exit $?"; grep -c 'Ask an unmasked role' "$DUMPDIR/stats.err"
+\! pg_dump -U analyst --table=new18.people privacy_e2e | grep -c '123-45-6789'
+\! pg_dump -U postgres --statistics --table=new18.people privacy_e2e | grep -c "most_common_vals.*123-45-6789\|histogram_bounds.*123-45-6789"
 DROP SCHEMA new18 CASCADE;
 \else
 \echo 'PostgreSQL 18 paths: not applicable to this server'
