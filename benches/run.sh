@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/lib/cluster.sh
 . "$root/tests/lib/cluster.sh"
+export PATH="$PG_BIN:$PATH"   # clients of the server's version
 cluster_start bench "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
 trap 'cluster_stop bench' EXIT
 psql -X -q -d postgres -c "CREATE DATABASE bench"

@@ -45,14 +45,14 @@ thread_local! {
 
 /// The role the session logged in as.
 pub fn login() -> pg_sys::Oid {
-    // SAFETY: reads a backend global.
-    unsafe { pg_sys::GetSessionUserId() }
+    // SAFETY: reads a backend global; cannot raise.
+    unsafe { crate::pg::ffi::GetSessionUserId() }
 }
 
 /// The current user.
 pub fn current_user() -> pg_sys::Oid {
-    // SAFETY: reads a backend global.
-    unsafe { pg_sys::GetUserId() }
+    // SAFETY: reads a backend global; cannot raise.
+    unsafe { crate::pg::ffi::GetUserId() }
 }
 
 /// Whether any scope is open (queries are then planned without parallel workers).
@@ -62,22 +62,24 @@ pub fn scoped() -> bool {
 
 /// The roles that govern a statement planned or run now (range-table owners aside), login first.
 pub fn governing_roles() -> Vec<pg_sys::Oid> {
-    let mut roles = Vec::with_capacity(2);
-    let scopes = SCOPES.with(|s| s.borrow().clone());
-    if !scopes.contains(&Scope::Trusted) {
-        roles.push(login());
-    }
-    let user = current_user();
-    if !roles.contains(&user) {
-        roles.push(user);
-    }
-    for scope in scopes {
-        if let Scope::CodeOf(owner) = scope {
-            if !roles.contains(&owner) {
-                roles.push(owner);
+    let mut roles = Vec::with_capacity(4);
+    let (login, user) = (login(), current_user());
+    SCOPES.with(|s| {
+        let scopes = s.borrow();
+        if !scopes.contains(&Scope::Trusted) {
+            roles.push(login);
+        }
+        if !roles.contains(&user) {
+            roles.push(user);
+        }
+        for scope in scopes.iter() {
+            if let Scope::CodeOf(owner) = *scope {
+                if !roles.contains(&owner) {
+                    roles.push(owner);
+                }
             }
         }
-    }
+    });
     roles
 }
 
@@ -113,8 +115,9 @@ pub fn is_governed(role: pg_sys::Oid) -> bool {
     if role == pg_sys::InvalidOid {
         return false;
     }
-    let preds = GOVERNED.with(|g| g.borrow().clone());
-    preds.iter().any(|p| p(role))
+    // The predicates are plain functions registered at load time; none registers another, so the
+    // shared borrow held while they run cannot conflict.
+    GOVERNED.with(|g| g.borrow().iter().any(|p| p(role)))
 }
 
 /// Governed roles whose code a statement runs, besides the session's governing roles: owners of
@@ -147,11 +150,14 @@ pub unsafe fn code_owners_of_query(query: *mut pg_sys::Query) -> Vec<pg_sys::Oid
 /// `stmt` must be a valid PlannedStmt.
 pub unsafe fn code_owners_of_plan(stmt: *mut pg_sys::PlannedStmt) -> Vec<pg_sys::Oid> {
     let mut owners = Vec::new();
-    // SAFETY: the plan's flattened range table.
+    // SAFETY: the plan's flattened range table, a List of RangeTblEntry.
     unsafe {
-        for (rte, relid) in crate::pg::nodes::plan_relations(stmt) {
+        for rte in pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).iter_ptr() {
+            if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+                continue;
+            }
             let checker = crate::pg::version::plan_check_as_user(stmt, rte);
-            consider_code_owner(&mut owners, checker, relid);
+            consider_code_owner(&mut owners, checker, (*rte).relid);
         }
     }
     owners

@@ -374,16 +374,18 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
     unsafe {
         let stmt = (*query_desc).plannedstmt;
         let owners = if any_governed_role() && !stmt.is_null() { context::code_owners_of_plan(stmt) } else { Vec::new() };
-        let session = context::governing_roles();
-        for owner in &owners {
-            if !session.contains(owner) && r.scope_depth < 0 {
-                r.scope_depth = context::enter(Scope::CodeOf(*owner)) as isize;
-            } else if !session.contains(owner) {
-                context::enter(Scope::CodeOf(*owner));
+        if !owners.is_empty() {
+            let session = context::governing_roles();
+            for owner in owners.iter().filter(|o| !session.contains(o)) {
+                let depth = context::enter(Scope::CodeOf(*owner)) as isize;
+                if r.scope_depth < 0 {
+                    r.scope_depth = depth;
+                }
             }
         }
-        let roles = statement_roles(owners);
-        let masked = masking::rules::any_rules() && masking::masked_for(&roles);
+        // The owners are now governing roles (the session's already, or open scopes), so this
+        // asks about every role governing the statement without building a list of them.
+        let masked = masking::rules::any_rules() && masking::roles::any_masked_role() && context::any_governing(masking::roles::is_masked);
         masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
         r.rule_errors = masked;
     }

@@ -23,8 +23,8 @@ use crate::pg::errors::refuse;
 
 /// Refuses a masked login acting as an unmasked role (checked at every statement).
 pub fn check_role_switch() {
-    // SAFETY: reads backend globals.
-    let (login, outer) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetOuterUserId()) };
+    // SAFETY: reads backend globals; cannot raise.
+    let (login, outer) = unsafe { (crate::pg::ffi::GetSessionUserId(), crate::pg::ffi::GetOuterUserId()) };
     if login != outer && super::roles::any_masked_role() && is_masked(login) && !is_masked(outer) {
         refuse_switch(login, outer);
     }

@@ -23,7 +23,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 use pgrx::pg_sys;
@@ -43,10 +43,42 @@ pub enum Class {
 
 const CLASSES: usize = 4;
 
+/// The hasher of the per-backend maps: keys are OIDs and short tuples looked up on every statement,
+/// never chosen by a remote party, so the SipHash default's resistance to crafted collisions buys
+/// nothing here and costs a measurable share of an ungoverned statement (docs/BENCHMARKS.md).
+#[derive(Default, Clone, Copy)]
+pub struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // The multiply-rotate step of rustc's FxHasher.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// A map keyed by OIDs (or small tuples of them) with [`OidHasher`].
+pub type OidMap<K, V> = HashMap<K, V, BuildHasherDefault<OidHasher>>;
+
 thread_local! {
     static GENERATIONS: [Cell<u64>; CLASSES] = const { [const { Cell::new(1) }; CLASSES] };
     /// Relations some cache loaded a value from, and the classes to bump when they change.
-    static WATCHED: RefCell<HashMap<pg_sys::Oid, u8>> = RefCell::new(HashMap::new());
+    static WATCHED: RefCell<OidMap<pg_sys::Oid, u8>> = RefCell::new(OidMap::default());
 }
 
 /// The current generation of `class`.
@@ -174,16 +206,16 @@ impl<T> Cached<T> {
 /// Per-key values (per relation, per role, per function).
 pub struct CachedMap<K, V> {
     deps: Deps,
-    map: RefCell<(u64, HashMap<K, V>)>,
+    map: RefCell<(u64, OidMap<K, V>)>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> CachedMap<K, V> {
     pub fn new(class: Class) -> Self {
-        CachedMap { deps: Deps::of(&[class]), map: RefCell::new((0, HashMap::new())) }
+        CachedMap { deps: Deps::of(&[class]), map: RefCell::new((0, OidMap::default())) }
     }
 
     pub fn depending_on(deps: Deps) -> Self {
-        CachedMap { deps, map: RefCell::new((0, HashMap::new())) }
+        CachedMap { deps, map: RefCell::new((0, OidMap::default())) }
     }
 
     /// The value for `key`, or `load(key)`'s (stored only if no invalidation arrived meanwhile).

@@ -349,7 +349,13 @@ pub struct FunctionInfo {
     pub sql_language: bool,
 }
 
+/// Cached per function (the fmgr hooks ask for every function a plan calls, every time the plan
+/// is started); a pg_proc invalidation drops the cache.
 pub fn function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
+    FUNCTION_INFO.with(|c| c.get(funcid, load_function_info))
+}
+
+fn load_function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
     // SAFETY: syscache lookup of a pg_proc row, read and released before returning.
     unsafe {
         let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(funcid));
@@ -402,6 +408,7 @@ pub fn row_security_flags(relid: pg_sys::Oid) -> (bool, bool) {
 }
 
 thread_local! {
+    static FUNCTION_INFO: crate::pg::cache::CachedMap<pg_sys::Oid, Option<FunctionInfo>> = crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Functions);
     static CARRIES_CODE: crate::pg::cache::CachedMap<pg_sys::Oid, bool> = crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Relations);
 }
 

@@ -1,4 +1,5 @@
-//! PostgreSQL entry points the hooks pass statements on to, declared *without* pgrx's guard.
+//! PostgreSQL entry points the hooks pass statements on to, and a few getters that cannot raise,
+//! declared *without* pgrx's guard.
 //!
 //! pgrx wraps every function of `pg_sys` in a guard that catches a PostgreSQL ERROR, turns it
 //! into a Rust panic and reports it again at the next Rust boundary as a new error. The new error
@@ -39,6 +40,16 @@ unsafe extern "C-unwind" {
     pub fn standard_ExecutorStart(query_desc: *mut pg_sys::QueryDesc, eflags: std::ffi::c_int);
 
     pub fn standard_ExecutorFinish(query_desc: *mut pg_sys::QueryDesc);
+
+    /// The login role (never raises: reads a backend global). Unguarded because every statement
+    /// of every session asks, and the guard's setjmp costs more than the read.
+    pub fn GetSessionUserId() -> pg_sys::Oid;
+
+    /// The current user (never raises: reads a backend global).
+    pub fn GetUserId() -> pg_sys::Oid;
+
+    /// The role before any `SET ROLE` (never raises: reads a backend global).
+    pub fn GetOuterUserId() -> pg_sys::Oid;
 
     /// `errmsg()` replaces the message of the error being reported (used by an error context
     /// callback; pgrx does not bind the err*() family).

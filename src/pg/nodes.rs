@@ -67,6 +67,16 @@ pub unsafe fn queries(query: *mut pg_sys::Query) -> Vec<*mut pg_sys::Query> {
     let mut out = vec![query];
     // SAFETY: walking a valid tree; Query nodes are tag-checked before the cast.
     unsafe {
+        // Fast path (most statements): other Query nodes live only in sub-links, CTEs and
+        // sub-query range-table entries; without any, walking every expression finds nothing.
+        let nested = (*query).hasSubLinks
+            || !(*query).cteList.is_null()
+            || PgList::<pg_sys::RangeTblEntry>::from_pg((*query).rtable)
+                .iter_ptr()
+                .any(|rte| (*rte).rtekind == pg_sys::RTEKind::RTE_SUBQUERY);
+        if !nested {
+            return out;
+        }
         walk(query.cast(), |node, _| {
             if pgrx::is_a(node, pg_sys::NodeTag::T_Query) {
                 out.push(node.cast());
