@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/lib/cluster.sh
 . "$root/tests/lib/cluster.sh"
+status=0
 export PATH="$PG_BIN:$PATH"   # clients of the server's version
 cluster_start bench "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
 trap 'cluster_stop bench' EXIT
@@ -15,15 +16,15 @@ psql -X -q -d bench -c "CREATE EXTENSION pg_privacy"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(psql -X -At -d bench -c 'SELECT version()' | cut -d, -f1)"
 # `benches/run.sh NAME...` runs only the benchmarks whose file names contain one of the NAMEs.
 selected() {
-  [ $# -eq 0 ] && return 0
   local f=$1; shift
+  [ $# -eq 0 ] && return 0
   for n in "$@"; do case "$f" in *"$n"*) return 0 ;; esac; done
   return 1
 }
 for file in "$root"/benches/*.sql; do
   selected "$(basename "$file")" "$@" || continue
   echo "== $(basename "$file")"
-  psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file"
+  psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file" || { echo "!!! $(basename "$file") failed"; status=1; }
 done
 cluster_stop bench
 # Benchmarks that restart or reconfigure clusters run as scripts with clusters of their own.
@@ -31,5 +32,6 @@ for script in "$root"/benches/*.sh; do
   case "$(basename "$script")" in run.sh | lib.sh) continue ;; esac
   selected "$(basename "$script")" "$@" || continue
   echo "== $(basename "$script")"
-  "$script"
+  "$script" || { echo "!!! $(basename "$script") failed"; status=1; }
 done
+exit "$status"

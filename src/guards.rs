@@ -2,11 +2,16 @@
 //!
 //! A table that gets its first masking rule, or is declared a subject table, gets row-level
 //! security (and so do its partitions and inheritance children) with two policies:
-//! - `privacy_all_rows`, permissive, `USING (true)`: every row stays visible, so enabling row
-//!   security changes no result (added only when pg_privacy is the one enabling it);
-//! - `privacy_preloaded`, restrictive, `USING (privacy.enforcement_active())`: an IMMUTABLE
-//!   function the planner folds to `true` where pg_privacy was preloaded, and which raises an
-//!   error where it was not, so the table fails closed instead of showing raw data.
+//! - `privacy_all_rows`, permissive, `USING (privacy.enforcement_active())`: every row stays
+//!   visible, so enabling row security changes no result (added only when pg_privacy is the one
+//!   enabling it);
+//! - `privacy_preloaded`, restrictive, `USING (privacy.enforcement_active())`.
+//!
+//! `privacy.enforcement_active()` is an IMMUTABLE function the planner folds to `true` where
+//! pg_privacy was preloaded, and which raises an error where it was not, so the table fails closed
+//! instead of showing raw data. Both policies call it, so the guard holds even where a copy of the
+//! policies lost `AS RESTRICTIVE` (Citus copies policies to shards as permissive ones): two
+//! permissive policies that both raise still raise.
 //!
 //! Why row security at all, beyond failing closed: PostgreSQL hides its own side channels (pg_stats
 //! rows, constraint-violation details, statistics given to leaky operators) only when row
@@ -34,6 +39,8 @@ use crate::pg::errors::{raise, refuse};
 use crate::pg::nodes::{self, make_node};
 
 pub const ALL_ROWS_POLICY: &str = "privacy_all_rows";
+
+
 pub const PRELOADED_POLICY: &str = "privacy_preloaded";
 
 /// Why a table is guarded.
@@ -77,8 +84,13 @@ fn enforcement_active() -> bool {
 pub fn protect(relid: pg_sys::Oid, reason: Reason) {
     let mut all = vec![relid];
     all.extend(catalog::descendants_of(relid));
+    // A Citus table's rows live in its shards: those on this node get the guards too (every node
+    // with pg_privacy does this when the label reaches it), so a node that later runs without the
+    // library fails closed on them as well.
+    let shards: Vec<pg_sys::Oid> = all.iter().flat_map(|rel| crate::pg::citus::local_shards(*rel)).collect();
+    all.extend(shards);
     for rel in all {
-        // SAFETY: rel is an existing relation (the labelled one or from pg_inherits).
+        // SAFETY: rel is an existing relation (the labelled one, from pg_inherits or a local shard).
         unsafe { protect_one(rel, reason) };
     }
 }
@@ -89,6 +101,7 @@ pub fn protect(relid: pg_sys::Oid, reason: Reason) {
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn guard_subject_table(relation: pg_sys::Oid) {
+    crate::distributed::check_new_subject_table(relation);
     protect(relation, Reason::Consent);
 }
 
@@ -114,7 +127,7 @@ unsafe fn protect_one(relid: pg_sys::Oid, reason: Reason) {
         if !enabled {
             alter_row_security(relid, pg_sys::AlterTableType::AT_EnableRowSecurity);
             if !existing.iter().any(|p| p == ALL_ROWS_POLICY) {
-                create_policy(range, ALL_ROWS_POLICY, true, nodes::bool_const(true).cast());
+                create_policy(range, ALL_ROWS_POLICY, true, nodes::privacy_call("enforcement_active").cast());
             }
         }
         if reason == Reason::Consent && !forced {
@@ -173,8 +186,8 @@ unsafe fn create_policy(table: *mut pg_sys::RangeVar, name: &str, permissive: bo
 }
 
 /// `DROP EXTENSION pg_privacy` in a backend with the library: the fail-closed policies call the
-/// extension's `privacy.enforcement_active()`, so they are dropped first, and the tables stay
-/// readable (privacy_all_rows keeps every row visible). They are deliberately not members of the
+/// extension's `privacy.enforcement_active()`, so `privacy_preloaded` is dropped first and
+/// `privacy_all_rows` becomes `USING (true)`, and the tables stay readable. They are deliberately not members of the
 /// extension: a member cannot be dropped with its table, and every protected table could then
 /// only be dropped with CASCADE. Without the library loaded, DROP EXTENSION needs CASCADE, which
 /// drops them too.
@@ -197,15 +210,28 @@ pub unsafe fn before_drop_extension(stmt: *mut pg_sys::Node) {
         }
         let cat = catalog::oid(catalog::PG_POLICY);
         let (a_oid, a_name) = (catalog::attnum(cat, c"oid"), catalog::attnum(cat, c"polname"));
-        let mut guards = Vec::new();
-        catalog::scan(cat, None, |row| {
-            if row.name(a_name).as_deref() == Some(PRELOADED_POLICY) {
-                guards.push(row.oid(a_oid));
-            }
+        let a_rel = catalog::attnum(cat, c"polrelid");
+        let (mut guards, mut all_rows) = (Vec::new(), Vec::new());
+        catalog::scan(cat, None, |row| match row.name(a_name).as_deref() {
+            Some(PRELOADED_POLICY) => guards.push(row.oid(a_oid)),
+            Some(ALL_ROWS_POLICY) => all_rows.push(row.oid(a_rel)),
+            _ => {}
         });
         for policy in guards {
             let address = pg_sys::ObjectAddress { classId: cat, objectId: policy, objectSubId: 0 };
             pg_sys::performDeletion(&address, pg_sys::DropBehavior::DROP_RESTRICT, 0);
+        }
+        // privacy_all_rows stays, with the extension's function taken out of it: the tables stay
+        // readable by the roles granted them.
+        for relid in all_rows {
+            let stmt = make_node::<pg_sys::AlterPolicyStmt>(pg_sys::NodeTag::T_AlterPolicyStmt);
+            (*stmt).policy_name = nodes::pstrdup(ALL_ROWS_POLICY);
+            (*stmt).table = pg_sys::makeRangeVar(pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)), pg_sys::get_rel_name(relid), -1);
+            (*stmt).qual = nodes::bool_const(true).cast();
+            // ALTER POLICY called directly (not through ProcessUtility), so that DROP EXTENSION
+            // need not pass its own guard-change check; guarded like every pg_sys call, so an
+            // error becomes a normal PostgreSQL error.
+            pg_sys::submodules::ffi::pg_guard_ffi_boundary(|| crate::pg::ffi::AlterPolicy(stmt));
         }
         pg_sys::CommandCounterIncrement();
     }

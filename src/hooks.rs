@@ -102,6 +102,7 @@ struct Planning {
     parse: *mut pg_sys::Query,
     cursor_options: i32,
     governed: bool,
+    masked: bool,
     was_masked: bool,
 }
 
@@ -120,7 +121,7 @@ unsafe extern "C-unwind" fn planner(
             None => ffi::standard_planner(p.parse, query_string, p.cursor_options, bound_params),
         };
         if p.governed {
-            after_planning(stmt, p.was_masked);
+            after_planning(stmt, p.masked, p.was_masked);
         }
         stmt
     }
@@ -129,7 +130,7 @@ unsafe extern "C-unwind" fn planner(
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_options: i32) -> Planning {
     let was_masked = PLANNING_MASKED.with(|m| m.get());
-    let mut p = Planning { parse, cursor_options, governed: false, was_masked };
+    let mut p = Planning { parse, cursor_options, governed: false, masked: false, was_masked };
     if !anything_governed() {
         PLANNING_MASKED.with(|m| m.set(false));
         return p;
@@ -140,12 +141,15 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         let owners = if any_governed_role() { context::code_owners_of_query(parse) } else { Vec::new() };
         let roles = statement_roles(owners);
         let masked = masking::rules::any_rules() && masking::masked_for(&roles);
+        let filtered = consent::filter::filtered(&roles);
+        crate::distributed::refuse_unguaranteed(p.parse, filtered);
+        crate::distributed::refuse_distributing_subject_tables(p.parse);
         PLANNING_MASKED.with(|m| m.set(masked));
+        p.masked = masked;
         masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
         if masked {
             p.parse = masking::rewrite::mask_statement(p.parse);
         }
-        let filtered = consent::filter::filtered(&roles);
         if masked || filtered {
             crate::keys::refuse_secret_reads(p.parse);
         }
@@ -162,10 +166,13 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, was_masked: bool) {
+unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, masked: bool, was_masked: bool) {
     PLANNING_MASKED.with(|m| m.set(was_masked));
     // SAFETY: stmt is the PlannedStmt just made; its range table lists every relation it reads.
     unsafe {
+        if masked {
+            crate::distributed::check_plan(stmt);
+        }
         consent::filter::restore_registry_reads(stmt);
         let touches = crate::pg::nodes::plan_relations(stmt).into_iter().any(|(_, relid)| {
             !matches!(masking::rules::protection(relid, false), masking::rules::Protection::None)
@@ -304,7 +311,10 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
                     // the consent registry. For a role that may not read one, it dumps as empty,
                     // so that role's dumps work and carry neither the key nor the registry.
                     u.pstmt = crate::pg::nodes::copy_as_empty_query(pstmt, copy);
-                } else if (masked && masking::utility::copy_needs_query(relid)) || (filtered && consent::utility::copy_needs_query(relid)) {
+                } else if (masked && masking::utility::copy_needs_query(relid))
+                    || (filtered && consent::utility::copy_needs_query(relid))
+                    || ((masked || filtered) && crate::distributed::copy_needs_query(relid))
+                {
                     u.pstmt = crate::pg::nodes::copy_as_query(pstmt, copy);
                 }
             }

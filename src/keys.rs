@@ -131,6 +131,16 @@ pub unsafe fn refuse_secret_reads(query: *mut pg_sys::Query) {
 
 /// `privacy.random_key()`: 32 bytes from PostgreSQL's strong random source (OpenSSL or
 /// /dev/urandom), used to make the key. Superuser only (EXECUTE revoked from PUBLIC).
+/// `privacy.key_fingerprint()`: a public name for this database's key (16 hex digits), equal on
+/// two databases exactly when their keys are equal. Citus nodes must hold the same key for keyed
+/// rules to agree across shards (docs/citus.md); privacy admins compare fingerprints to check.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn key_fingerprint() -> String {
+    crate::admin::require_admin("read the key's fingerprint");
+    with_keyring(|ring| ring.fingerprint())
+}
+
 #[pg_extern(volatile, parallel_unsafe)]
 fn random_key() -> Vec<u8> {
     let mut buf = vec![0u8; KEY_LEN];

@@ -8,6 +8,7 @@
 //! - [`functions`]: the masking function library;
 //! - [`context`]: who governs what runs now (login, current user, code owners, trusted functions);
 //! - [`guards`]: the row-security guards protected and subject tables rely on;
+//! - [`distributed`]: what holds on Citus tables (shards masked where they are read);
 //! - [`keys`], [`admin`], [`guc`]: the key, the admin check, the settings;
 //! - [`pg`]: PostgreSQL helpers, including the one owner of cache invalidation;
 //! - `crates/privacy_core`: the algorithms and grammars, pure Rust with `unsafe` forbidden.
@@ -17,6 +18,7 @@ use pgrx::prelude::*;
 mod admin;
 mod consent;
 mod context;
+mod distributed;
 mod functions;
 mod guards;
 mod guc;

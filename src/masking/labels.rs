@@ -3,7 +3,7 @@
 //!
 //! | object | label | who may set it |
 //! |---|---|---|
-//! | column | `MASKED WITH FUNCTION expr` / `MASKED WITH VALUE const` | privacy admins |
+//! | column | `MASKED WITH FUNCTION expr` / `MASKED WITH VALUE const` | privacy admins (and, on a Citus shard, anyone copying its table's rule: see [`copies_table_rule`]) |
 //! | role | `MASKED` / `UNMASKED` | privacy admins |
 //! | function | `TRUSTED` | privacy admins |
 //! | schema | `TRUSTED` | superusers (its functions run inside every masked query) |
@@ -86,9 +86,11 @@ fn require_extension() {
 }
 
 fn column_label(object: pg_sys::ObjectAddress, label: Option<&str>) {
-    require_admin("set or remove privacy labels");
-    require_extension();
     let relid = object.objectId;
+    if !copies_table_rule(relid, object.objectSubId as i16, label) {
+        require_admin("set or remove privacy labels");
+    }
+    require_extension();
     if object.objectSubId <= 0 {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -112,6 +114,19 @@ fn column_label(object: pg_sys::ObjectAddress, label: Option<&str>) {
     // Every backend recompiles its rules from its next statement; cached plans are dropped too.
     // SAFETY: queues an invalidation message sent at commit.
     unsafe { pg_sys::CacheInvalidateRelcacheAll() };
+}
+
+/// Whether the label puts on a Citus shard's column exactly the rule its table already has on the
+/// column of the same name. Citus copies a table's labels when it creates a shard, and when it
+/// moves or copies one it does so as the table's owner, who need not be a privacy admin; such a
+/// copy changes no policy (the shard is masked with its table's rule either way), so it is let
+/// through. Anything else on a shard, including removing a label, needs a privacy admin.
+fn copies_table_rule(relid: pg_sys::Oid, attno: i16, label: Option<&str>) -> bool {
+    let (Some(label), Some(table)) = (label, crate::pg::citus::shard_of(relid)) else { return false };
+    let Some(column) = catalog::attribute_name(relid, attno) else { return false };
+    catalog::column_labels_of(table)
+        .into_iter()
+        .any(|(a, rule)| rule == label && catalog::attribute_name(table, a).as_deref() == Some(column.as_str()))
 }
 
 /// Sends an invalidation for one row of a syscache'd catalog (pg_authid is shared, so backends

@@ -206,6 +206,12 @@ unsafe fn mask_query(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
             if !on_conflict.is_null() && (*on_conflict).exclRelIndex == index {
                 continue; // EXCLUDED holds the values being inserted, not stored ones
             }
+            if crate::pg::citus::is_citus_table((*rte).relid) {
+                // Its rows live in shards, which every node masks where it reads them (the query
+                // reaches the shards as this same role); masking here too would mask twice.
+                // `crate::distributed::check_plan` makes sure no plan reads the table itself.
+                continue;
+            }
             match protection((*rte).relid, (*rte).inh) {
                 Protection::None => {}
                 Protection::DerivedMatview => refuse(

@@ -165,9 +165,16 @@ fn columns_of(relid: pg_sys::Oid) -> Vec<(i16, String, u8)> {
 pub fn resolve(relid: pg_sys::Oid, inh: bool) -> Vec<ResolvedRule> {
     let mut chain = vec![relid];
     chain.extend(catalog::ancestors_of(relid));
+    // A Citus shard is masked with its table's rules: the labels live on the table (on every
+    // node), the rows in the shard.
+    if let Some(table) = crate::pg::citus::shard_of(relid) {
+        chain.push(table);
+        chain.extend(catalog::ancestors_of(table));
+    }
     let chain_labels: Vec<(pg_sys::Oid, HashMap<String, String>)> = chain.iter().map(|r| (*r, labels_by_name(*r))).collect();
+    let labels_of_child = |r: pg_sys::Oid| (r, labels_by_name(crate::pg::citus::shard_of(r).unwrap_or(r)));
     let child_labels: Vec<(pg_sys::Oid, HashMap<String, String>)> =
-        if inh { catalog::descendants_of(relid).into_iter().map(|r| (r, labels_by_name(r))).collect() } else { Vec::new() };
+        if inh { catalog::descendants_of(relid).into_iter().map(labels_of_child).collect() } else { Vec::new() };
     let mut out = Vec::new();
     for (attno, name, _) in columns_of(relid) {
         if let Some((source, text)) = chain_labels.iter().find_map(|(r, l)| l.get(&name).map(|t| (*r, t.clone()))) {
@@ -264,9 +271,9 @@ pub fn protection(relid: pg_sys::Oid, inh: bool) -> Protection {
         return Protection::None;
     }
     PROTECTION.with(|c| {
-        c.get((relid, inh), |(relid, inh)| {
+        c.get_if_final((relid, inh), |(relid, inh)| {
             watch_relation(relid, Class::Relations);
-            compute_protection(relid, inh)
+            (compute_protection(relid, inh), crate::pg::citus::shard_answer_is_final(relid))
         })
     })
 }
@@ -281,6 +288,9 @@ fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
     }
     for related in catalog::ancestors_of(relid).into_iter().chain(if inh { catalog::descendants_of(relid) } else { Vec::new() }) {
         watch_relation(related, Class::Relations);
+    }
+    if let Some(table) = crate::pg::citus::shard_of(relid) {
+        watch_relation(table, Class::Relations);
     }
     let resolved = resolve(relid, inh);
     if resolved.is_empty() {

@@ -220,6 +220,13 @@ impl<K: Eq + Hash + Clone, V: Clone> CachedMap<K, V> {
 
     /// The value for `key`, or `load(key)`'s (stored only if no invalidation arrived meanwhile).
     pub fn get(&self, key: K, load: impl FnOnce(K) -> V) -> V {
+        self.get_if_final(key, |k| (load(k), true))
+    }
+
+    /// Like [`CachedMap::get`] for values that may change without an invalidation this backend
+    /// would see: `load` says whether its answer is final; an answer that is not is recomputed on
+    /// every call.
+    pub fn get_if_final(&self, key: K, load: impl FnOnce(K) -> (V, bool)) -> V {
         let before = self.deps.generation();
         {
             let mut map = self.map.borrow_mut();
@@ -230,9 +237,9 @@ impl<K: Eq + Hash + Clone, V: Clone> CachedMap<K, V> {
                 return v.clone();
             }
         }
-        let value = load(key.clone());
+        let (value, is_final) = load(key.clone());
         let mut map = self.map.borrow_mut();
-        if self.deps.generation() == before && map.0 == before {
+        if is_final && self.deps.generation() == before && map.0 == before {
             map.1.insert(key, value.clone());
         }
         value

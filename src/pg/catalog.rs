@@ -73,6 +73,11 @@ impl Row {
         self.datum(attno).and_then(|d| unsafe { i32::from_datum(d, false) }).unwrap_or(0)
     }
 
+    pub fn int8(&self, attno: i16) -> i64 {
+        // SAFETY: the datum of an int8 column.
+        self.datum(attno).and_then(|d| unsafe { i64::from_datum(d, false) }).unwrap_or(0)
+    }
+
     pub fn timestamptz(&self, attno: i16) -> Option<pgrx::datum::TimestampWithTimeZone> {
         // SAFETY: the datum of a timestamptz column.
         self.datum(attno).and_then(|d| unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(d, false) })
@@ -107,7 +112,18 @@ impl Row {
 /// Scans relation `relid` (a catalog or one of the extension's own tables) with the catalog
 /// snapshot, calling `f` for each row. With `key = Some((index, attno, oid))` only rows whose
 /// column `attno` (the leading column of `index`) equals `oid` are read, through that index.
-pub fn scan(relid: pg_sys::Oid, key: Option<(u32, i16, pg_sys::Oid)>, mut f: impl FnMut(&Row)) {
+pub fn scan(relid: pg_sys::Oid, key: Option<(u32, i16, pg_sys::Oid)>, f: impl FnMut(&Row)) {
+    let key = key.map(|(index, attno, value)| (oid(index), attno, pg_sys::F_OIDEQ, pg_sys::Datum::from(value)));
+    scan_keyed(relid, key, f)
+}
+
+/// Like [`scan`] with an `int8` key: rows whose column `attno` (the leading column of `index`)
+/// equals `value`.
+pub fn scan_int8(relid: pg_sys::Oid, index: pg_sys::Oid, attno: i16, value: i64, f: impl FnMut(&Row)) {
+    scan_keyed(relid, Some((index, attno, pg_sys::F_INT8EQ, pg_sys::Datum::from(value))), f)
+}
+
+fn scan_keyed(relid: pg_sys::Oid, key: Option<(pg_sys::Oid, i16, u32, pg_sys::Datum)>, mut f: impl FnMut(&Row)) {
     // SAFETY: a standard catalog scan: the relation is opened and closed with the same lock, the
     // scan key is fully initialised before use, the scan uses the catalog snapshot (NULL) and is
     // ended before closing. An ERROR inside `f` unwinds through pg_guard; the resource owner
@@ -116,15 +132,15 @@ pub fn scan(relid: pg_sys::Oid, key: Option<(u32, i16, pg_sys::Oid)>, mut f: imp
         let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let mut skey: pg_sys::ScanKeyData = std::mem::zeroed();
         let (index, nkeys) = match key {
-            Some((index, attno, value)) => {
+            Some((index, attno, equality, value)) => {
                 pg_sys::ScanKeyInit(
                     &mut skey,
                     attno,
                     pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
-                    pg_sys::Oid::from(pg_sys::F_OIDEQ),
-                    pg_sys::Datum::from(value),
+                    pg_sys::Oid::from(equality),
+                    value,
                 );
-                (pg_sys::Oid::from(index), 1)
+                (index, 1)
             }
             None => (pg_sys::InvalidOid, 0),
         };
@@ -139,6 +155,13 @@ pub fn scan(relid: pg_sys::Oid, key: Option<(u32, i16, pg_sys::Oid)>, mut f: imp
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
     }
+}
+
+/// The OID of relation `name` in `pg_catalog` (InvalidOid if there is none): catalogs other
+/// extensions put there, such as Citus's metadata tables and their indexes.
+pub fn pg_catalog_relation(name: &CStr) -> pg_sys::Oid {
+    // SAFETY: a syscache lookup by name in a fixed namespace; returns InvalidOid if missing.
+    unsafe { pg_sys::get_relname_relid(name.as_ptr(), oid(pg_sys::PG_CATALOG_NAMESPACE)) }
 }
 
 /// Direct parents of `relid` (inheritance and partitioning), in inhseqno order.

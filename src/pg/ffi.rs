@@ -51,6 +51,10 @@ unsafe extern "C-unwind" {
     /// The role before any `SET ROLE` (never raises: reads a backend global).
     pub fn GetOuterUserId() -> pg_sys::Oid;
 
+    /// PostgreSQL's ALTER POLICY (commands/policy.h, which pgrx does not bind). Call it only
+    /// through `pg_sys::submodules::ffi::pg_guard_ffi_boundary`: it can raise.
+    pub fn AlterPolicy(stmt: *mut pg_sys::AlterPolicyStmt) -> pg_sys::ObjectAddress;
+
     /// `errmsg()` replaces the message of the error being reported (used by an error context
     /// callback; pgrx does not bind the err*() family).
     pub fn errmsg(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;

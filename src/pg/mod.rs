@@ -1,4 +1,5 @@
 //! PostgreSQL helpers every concern shares: named catalog OIDs and catalog reads ([`catalog`]),
+//! Citus's metadata when Citus is there ([`citus`]),
 //! query-tree walkers and node builders ([`nodes`]), error reporting ([`errors`]), the one owner of
 //! cache invalidation and its cache types ([`cache`]), the raw entry points the hooks pass
 //! statements on to ([`ffi`]) and the differences between PostgreSQL versions ([`version`]).
@@ -7,6 +8,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod citus;
 pub mod errors;
 pub mod ffi;
 pub mod marker;

@@ -594,3 +594,55 @@ pub unsafe fn with_row_security_kept_on(pstmt: *mut pg_sys::PlannedStmt) -> *mut
         new_pstmt
     }
 }
+
+/// The first relation of `stmt`'s range table that `pred` accepts and that a node of the plan (its
+/// main tree or a sub-plan) scans or modifies. Relations reached only through a custom scan
+/// that does not expose them as child plans (Citus's distributed scans) are not scanned here.
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt.
+pub unsafe fn plan_reads_relation(stmt: *mut pg_sys::PlannedStmt, pred: impl Fn(pg_sys::Oid) -> bool) -> Option<pg_sys::Oid> {
+    use pg_sys::NodeTag::*;
+    // SAFETY: a valid plan tree: every node is tag-checked before the cast to its struct, and
+    // range-table indexes are checked against the range table's length.
+    unsafe {
+        let rtable = PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable);
+        let relation_at = |index: u32| -> Option<pg_sys::Oid> {
+            let rte = rtable.get_ptr((index as usize).checked_sub(1)?)?;
+            ((*rte).rtekind == pg_sys::RTEKind::RTE_RELATION).then_some((*rte).relid)
+        };
+        let mut stack: Vec<*mut pg_sys::Plan> = vec![(*stmt).planTree];
+        stack.extend(PgList::<pg_sys::Plan>::from_pg((*stmt).subplans).iter_ptr());
+        let lists = |plans: *mut pg_sys::List| PgList::<pg_sys::Plan>::from_pg(plans).iter_ptr().collect::<Vec<_>>();
+        while let Some(plan) = stack.pop() {
+            if plan.is_null() {
+                continue;
+            }
+            match (*plan).type_ {
+                T_SeqScan | T_SampleScan | T_IndexScan | T_IndexOnlyScan | T_BitmapIndexScan | T_BitmapHeapScan | T_TidScan
+                | T_TidRangeScan | T_ForeignScan => {
+                    if let Some(relid) = relation_at((*(plan as *mut pg_sys::Scan)).scanrelid).filter(|r| pred(*r)) {
+                        return Some(relid);
+                    }
+                }
+                T_ModifyTable => {
+                    let results = PgList::<std::ffi::c_void>::from_pg((*(plan as *mut pg_sys::ModifyTable)).resultRelations);
+                    let hit = results.iter_int().filter_map(|index| relation_at(index as u32)).find(|r| pred(*r));
+                    if hit.is_some() {
+                        return hit;
+                    }
+                }
+                T_Append => stack.extend(lists((*(plan as *mut pg_sys::Append)).appendplans)),
+                T_MergeAppend => stack.extend(lists((*(plan as *mut pg_sys::MergeAppend)).mergeplans)),
+                T_BitmapAnd => stack.extend(lists((*(plan as *mut pg_sys::BitmapAnd)).bitmapplans)),
+                T_BitmapOr => stack.extend(lists((*(plan as *mut pg_sys::BitmapOr)).bitmapplans)),
+                T_SubqueryScan => stack.push((*(plan as *mut pg_sys::SubqueryScan)).subplan),
+                T_CustomScan => stack.extend(lists((*(plan as *mut pg_sys::CustomScan)).custom_plans)),
+                _ => {}
+            }
+            stack.push((*plan).lefttree);
+            stack.push((*plan).righttree);
+        }
+        None
+    }
+}

@@ -249,4 +249,43 @@ mod tests {
         Spi::run("SET LOCAL ROLE t_app").unwrap();
         Spi::run("SELECT count(*) FROM t_subjects").unwrap();
     }
+
+    #[pg_test]
+    fn key_fingerprint_follows_the_key_only() {
+        let f1 = text("SELECT privacy.key_fingerprint()").unwrap();
+        assert_eq!(f1.len(), 16);
+        assert_eq!(text("SELECT privacy.key_fingerprint()").unwrap(), f1);
+        // The same key copied in (as a node or a restore receives it) keeps the fingerprint.
+        Spi::run("INSERT INTO privacy.key (key) SELECT key FROM privacy.key").unwrap();
+        assert_eq!(text("SELECT privacy.key_fingerprint()").unwrap(), f1);
+        Spi::run("INSERT INTO privacy.key (key) VALUES (privacy.random_key())").unwrap();
+        assert_ne!(text("SELECT privacy.key_fingerprint()").unwrap(), f1, "a new key must give a new fingerprint");
+    }
+
+    #[pg_test(error = "only superusers and members of privacy_admin can read the key's fingerprint")]
+    fn key_fingerprint_is_for_admins() {
+        Spi::run("CREATE ROLE fingerprint_probe").unwrap();
+        Spi::run("SET LOCAL ROLE fingerprint_probe").unwrap();
+        Spi::run("SELECT privacy.key_fingerprint()").unwrap();
+    }
+
+    #[pg_test]
+    fn guards_fail_closed_even_as_permissive_copies() {
+        Spi::run("CREATE TABLE t_guarded (id int, secret text)").unwrap();
+        Spi::run("SECURITY LABEL FOR privacy ON COLUMN t_guarded.secret IS 'MASKED WITH VALUE NULL'").unwrap();
+        // Both guards call the function that raises where the library is not preloaded, so a copy
+        // that lost AS RESTRICTIVE (Citus's copies on shards) still fails closed there.
+        assert_eq!(
+            text("SELECT string_agg(polname || ':' || pg_get_expr(polqual, polrelid), ',' ORDER BY polname) FROM pg_policy WHERE polrelid = 't_guarded'::regclass").as_deref(),
+            Some("privacy_all_rows:privacy.enforcement_active(),privacy_preloaded:privacy.enforcement_active()")
+        );
+    }
+
+    #[pg_test]
+    fn no_citus_no_shards() {
+        // Without Citus, a table named like a shard is an ordinary table with its own rules.
+        Spi::run("CREATE TABLE t_orders_102008 (id int, card text)").unwrap();
+        Spi::run("SECURITY LABEL FOR privacy ON COLUMN t_orders_102008.card IS 'MASKED WITH VALUE NULL'").unwrap();
+        assert_eq!(count("SELECT count(*) FROM privacy.masking_rules WHERE \"table\" = 't_orders_102008'::regclass"), 1);
+    }
 }

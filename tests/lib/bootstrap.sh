@@ -50,17 +50,9 @@ pg18_smoke_test() {
   say "PostgreSQL 18 runs as the postgres user: $version"
 }
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-else
-  say "Debian packages present"
-fi
+# shellcheck source=packages.sh
+. "$ROOT/tests/lib/packages.sh"
+install_missing "Debian packages" "${PACKAGES[@]}"
 
 # Scenarios check that error details stay hidden whatever the server's language: German messages
 # (PostgreSQL 15 ships their catalog) need the de_DE.UTF-8 locale.

@@ -24,10 +24,13 @@ SQL
   psql -X -At -U analyst -d postgres -c "COPY customers TO STDOUT" 2>&1 | sed 's/^/  /'
   echo "as the superuser (unmasked, bypasses row security):"
   psql -X -At -d postgres -c "SELECT email FROM customers" 2>&1 | sed 's/^/  /'
-  echo "without the library, DROP EXTENSION pg_privacy needs CASCADE (it drops the fail-closed guards); then the masked role reads the table again:"
+  echo "without the library, DROP EXTENSION pg_privacy needs CASCADE, which drops both guards; row security stays on with no policy, so the masked role reads no row (still closed):"
   psql -X -q -d postgres -c "DROP EXTENSION pg_privacy" 2>&1 | sed 's/^/  /'
   psql -X -q -d postgres -c "DROP EXTENSION pg_privacy CASCADE" 2>&1 | sed 's/^/  /'
-  psql -X -At -d postgres -c "SELECT polname FROM pg_policy WHERE polrelid = 'customers'::regclass" | sed 's/^/  policy left: /'
+  psql -X -At -d postgres -c "SELECT count(*) FROM pg_policy WHERE polrelid = 'customers'::regclass" | sed 's/^/  policies left: /'
+  psql -X -At -U analyst -d postgres -c "SELECT count(*) FROM customers" 2>&1 | sed 's/^/  rows the masked role reads: /'
+  echo "until a DBA turns row security off:"
+  psql -X -q -d postgres -c "ALTER TABLE customers DISABLE ROW LEVEL SECURITY" 2>&1 | sed 's/^/  /'
   psql -X -At -U analyst -d postgres -c "SELECT email FROM customers" 2>&1 | sed 's/^/  /'
   cluster_stop nopreload
 )

@@ -13,7 +13,7 @@ SECURITY LABEL FOR privacy ON COLUMN customers.email IS 'MASKED WITH FUNCTION pr
 SECURITY LABEL FOR privacy ON COLUMN archive.email IS 'MASKED WITH VALUE NULL';
 DROP TABLE archive;
 DROP EXTENSION pg_privacy;
-SELECT polname FROM pg_policy WHERE polrelid = 'customers'::regclass;
+SELECT polname, pg_get_expr(polqual, polrelid) AS qual FROM pg_policy WHERE polrelid = 'customers'::regclass;
 SELECT email FROM customers;
 \c privacy_e2e postgres
 DROP DATABASE privacy_drop;

@@ -22,6 +22,7 @@ const LABEL_HASH: &[u8] = b"pg_privacy/v1/hash";
 const LABEL_PSEUDO: &[u8] = b"pg_privacy/v1/pseudo";
 const LABEL_PSEUDONYM: &[u8] = b"pg_privacy/v1/pseudonym";
 const LABEL_NOISE: &[u8] = b"pg_privacy/v1/noise";
+const LABEL_FINGERPRINT: &[u8] = b"pg_privacy/v1/fingerprint";
 
 /// The keyed states derived from one master key. Holds no copy of the master key itself.
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct Keyring {
     pseudo: HmacSha256,
     pseudonym: HmacSha256,
     noise: HmacSha256,
+    /// A public name for the key: equal on two nodes exactly when their keys are equal.
+    fingerprint: [u8; 8],
 }
 
 impl std::fmt::Debug for Keyring {
@@ -60,7 +63,20 @@ impl Keyring {
             pseudo: subkey(master, LABEL_PSEUDO),
             pseudonym: subkey(master, LABEL_PSEUDONYM),
             noise: subkey(master, LABEL_NOISE),
+            fingerprint: {
+                let digest = subkey(master, LABEL_FINGERPRINT).finalize().into_bytes();
+                let mut out = [0u8; 8];
+                out.copy_from_slice(&digest[..8]);
+                out
+            },
         })
+    }
+
+    /// The key's fingerprint (16 hex digits): shows whether two databases (the nodes of a
+    /// cluster, a restored copy) hold the same key, and reveals nothing else about it (a subkey
+    /// of its own, truncated).
+    pub fn fingerprint(&self) -> String {
+        to_hex(&self.fingerprint)
     }
 
     /// Digest of `privacy.hash(value)`.
@@ -132,6 +148,15 @@ mod tests {
 
     fn ring(byte: u8) -> Keyring {
         Keyring::from_master(&[byte; 32]).unwrap()
+    }
+
+    #[test]
+    fn fingerprint_names_the_key_and_no_value() {
+        assert_eq!(ring(1).fingerprint(), ring(1).fingerprint());
+        assert_ne!(ring(1).fingerprint(), ring(2).fingerprint());
+        assert_eq!(ring(1).fingerprint().len(), 16);
+        // Not a prefix of any other derived value of the same key.
+        assert!(!ring(1).hash_hex(b"").starts_with(&ring(1).fingerprint()));
     }
 
     #[test]
