@@ -47,36 +47,12 @@ VACUUM ANALYZE people; VACUUM ANALYZE people_peer; VACUUM ANALYZE peer_consent; 
 SQL
 
 echo "-- 1. filtered full scan vs hand-written RLS policy (median of 7)"
-q <<'SQL'
-CREATE FUNCTION pg_temp.run_ms(who text, q text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; ms float8;
-BEGIN
-    PERFORM set_config('role', who, true);
-    IF who = 'peer_app' THEN PERFORM set_config('app.purpose', 'marketing', true); END IF;
-    t0 := clock_timestamp();
-    EXECUTE q;
-    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-    PERFORM set_config('role', 'none', true);
-    RETURN ms;
-END $$;
-CREATE TEMP TABLE runs (kind text, ms float8);
-DO $$
-DECLARE
-    ours text := 'SELECT count(*), sum(length(name)) FROM people';
-    peer text := 'SELECT count(*), sum(length(name)) FROM people_peer';
-BEGIN
-    PERFORM pg_temp.run_ms('marketing_app', ours); PERFORM pg_temp.run_ms('peer_app', peer);
-    FOR i IN 1..7 LOOP
-        INSERT INTO runs VALUES ('peer', pg_temp.run_ms('peer_app', peer));
-        INSERT INTO runs VALUES ('pg_privacy', pg_temp.run_ms('marketing_app', ours));
-    END LOOP;
-END $$;
-SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'pg_privacy')::numeric, 1) AS pg_privacy_ms,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'peer')::numeric, 1) AS peer_ms,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'pg_privacy') /
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'peer'))::numeric, 3) AS ratio,
-       '<= 1.0' AS target
-FROM runs;
+q <<SQL
+\i $root/benches/lib.sql
+SELECT a_ms AS pg_privacy_ms, b_ms AS peer_ms, ratio, '<= 1.0' AS target
+FROM pg_temp.compare('marketing_app', 'SELECT count(*), sum(length(name)) FROM people',
+                     'peer_app', 'SELECT count(*), sum(length(name)) FROM people_peer',
+                     b_setting => 'app.purpose=marketing');
 -- both really filter: half the rows each
 SELECT set_config('role', 'marketing_app', false) IS NOT NULL AS as_app;
 SELECT count(*) AS pg_privacy_rows FROM people;

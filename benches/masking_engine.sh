@@ -46,35 +46,11 @@ VACUUM ANALYZE people_copy;
 SQL
 
 echo "-- 1. full scan: masked table as analyst vs hand-written view as viewer (median of 7)"
-q <<'SQL'
-CREATE FUNCTION pg_temp.run_ms(who text, q text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; ms float8;
-BEGIN
-    PERFORM set_config('role', who, true);
-    t0 := clock_timestamp();
-    EXECUTE q;
-    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-    PERFORM set_config('role', 'none', true);
-    RETURN ms;
-END $$;
-CREATE TEMP TABLE runs (kind text, ms float8);
-DO $$
-DECLARE
-    masked_q text := 'SELECT sum(length(email)) + sum(length(ssn)) + count(note) FROM people';
-    view_q   text := 'SELECT sum(length(email)) + sum(length(ssn)) + count(note) FROM people_view';
-BEGIN
-    PERFORM pg_temp.run_ms('analyst', masked_q); PERFORM pg_temp.run_ms('viewer', view_q);
-    FOR i IN 1..7 LOOP
-        INSERT INTO runs VALUES ('view', pg_temp.run_ms('viewer', view_q));
-        INSERT INTO runs VALUES ('masked', pg_temp.run_ms('analyst', masked_q));
-    END LOOP;
-END $$;
-SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'masked')::numeric, 1) AS masked_ms,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'view')::numeric, 1) AS view_ms,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'masked') /
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE kind = 'view'))::numeric, 3) AS ratio,
-       '<= 1.10' AS target
-FROM runs;
+q <<SQL
+\i $root/benches/lib.sql
+SELECT a_ms AS masked_ms, b_ms AS view_ms, ratio, '<= 1.10' AS target
+FROM pg_temp.compare('analyst', 'SELECT sum(length(email)) + sum(length(ssn)) + count(note) FROM people',
+                     'viewer', 'SELECT sum(length(email)) + sum(length(ssn)) + count(note) FROM people_view');
 -- the masked role really sees masked values (a benchmark of the wrong thing proves nothing)
 SELECT set_config('role', 'analyst', false) IS NOT NULL AS as_analyst;
 SELECT email, ssn, note FROM people WHERE id = 42;

@@ -13,6 +13,14 @@
 //!   [`check_plan`] refuses any plan that would read a Citus table's own, local rows instead of
 //!   going through Citus (a table keeps its pre-distribution rows until
 //!   `truncate_local_data_after_distributing_table`).
+//!   Citus has one shortcut that plans a query on a local shard without the planner hook: the
+//!   "local fast path" (`CheckAndBuildDelayedFastPathPlan` calls `standard_planner` itself). For
+//!   masked statements it is switched off while Citus plans ([`before_citus_plans_masked`]), and
+//!   every plan a masked statement runs must carry the mark pg_privacy puts on the plans it masked
+//!   if it reads a shard with rules ([`check_executed_plan`]): a shortcut found later fails
+//!   closed.
+//! - Shards are recognised by name (`<table>_<shardid>`), so renaming or moving a shard of a table
+//!   with rules to another schema is for privacy admins only ([`check_shard_rename`]).
 //! - **Consent filters are refused for now.** They are row-security conditions reading the consent
 //!   registry, which exists on the coordinator only; Citus's distributed planner ignores the
 //!   conditions added on the coordinator. Until the registry lives on every node (docs/citus.md),
@@ -160,6 +168,121 @@ pub unsafe fn refuse_distributing_subject_tables(query: *mut pg_sys::Query) {
                     "Keep subject tables local to the coordinator for now (see docs/citus.md).",
                 );
             }
+        }
+    }
+}
+
+/// Citus's GUC for the shortcut that plans a local shard's query with `standard_planner`, around
+/// every planner hook (including pg_privacy's).
+const LOCAL_FAST_PATH: &std::ffi::CStr = c"citus.enable_local_fast_path_query_optimization";
+
+/// Before Citus plans a masked statement: switches its local fast path off for that planning, in
+/// a GUC nest level of its own. Returns the level to pass to [`after_citus_plans_masked`], or 0
+/// where Citus is not in the database.
+pub fn before_citus_plans_masked() -> i32 {
+    if catalog::pg_catalog_relation(c"pg_dist_partition") == pg_sys::InvalidOid {
+        return 0;
+    }
+    // SAFETY: the pattern PostgreSQL uses for functions with SET clauses: a new nest level, a
+    // saved setting, undone by AtEOXact_GUC (or by transaction abort if planning fails).
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            LOCAL_FAST_PATH.as_ptr(),
+            c"off".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    }
+}
+
+/// Undoes [`before_citus_plans_masked`].
+pub fn after_citus_plans_masked(level: i32) {
+    if level > 0 {
+        // SAFETY: closes the nest level opened before planning, restoring the setting.
+        unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    }
+}
+
+/// Marks a plan pg_privacy masked: the `privacy.rule_call` type's OID in its dependencies, where
+/// nothing else puts it (it costs at most an extra plan invalidation).
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt just made for a masked statement.
+pub unsafe fn mark_masked_plan(stmt: *mut pg_sys::PlannedStmt) {
+    let marker = crate::pg::marker::type_oid();
+    if marker != pg_sys::InvalidOid {
+        // SAFETY: appending to the plan's own list in the current (planner's) memory context.
+        unsafe { (*stmt).relationOids = pg_sys::lappend_oid((*stmt).relationOids, marker) };
+    }
+}
+
+/// Before a masked statement runs a plan: if the plan reads a Citus shard of a table with rules,
+/// pg_privacy must have masked it ([`mark_masked_plan`]); a plan some shortcut made without the
+/// planner hook is refused instead of returning raw values.
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt about to run.
+pub unsafe fn check_executed_plan(stmt: *mut pg_sys::PlannedStmt) {
+    if catalog::pg_catalog_relation(c"pg_dist_partition") == pg_sys::InvalidOid {
+        return;
+    }
+    let marker = crate::pg::marker::type_oid();
+    // SAFETY: reading a valid plan's lists.
+    unsafe {
+        if pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).relationOids).iter_oid().any(|o| o == marker) {
+            return;
+        }
+        let shard = nodes::plan_reads_relation(stmt, |relid| shard_of(relid).is_some_and(|table| !matches!(protection(table, true), Protection::None)));
+        if let Some(shard) = shard {
+            raise(
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("a plan for shard {} was made without pg_privacy's masking", catalog::relation_name(shard)),
+                "A Citus shortcut planned this query without the planner hook. Report it; meanwhile \
+                 SET citus.enable_local_fast_path_query_optimization = off or ask an unmasked role.",
+            );
+        }
+    }
+}
+
+/// ALTER TABLE ... RENAME / SET SCHEMA of a shard of a table with rules: privacy admins only. A
+/// shard is known by its name; renamed, it would no longer be masked.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn check_shard_rename(stmt: *mut pg_sys::Node) {
+    // SAFETY: tags checked before casts; RangeVars resolved without locking, missing is fine.
+    unsafe {
+        let relation = if pgrx::is_a(stmt, pg_sys::NodeTag::T_RenameStmt) {
+            let rename = stmt as *mut pg_sys::RenameStmt;
+            if (*rename).renameType != pg_sys::ObjectType::OBJECT_TABLE {
+                return;
+            }
+            (*rename).relation
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterObjectSchemaStmt) {
+            let alter = stmt as *mut pg_sys::AlterObjectSchemaStmt;
+            if (*alter).objectType != pg_sys::ObjectType::OBJECT_TABLE {
+                return;
+            }
+            (*alter).relation
+        } else {
+            return;
+        };
+        if relation.is_null() {
+            return;
+        }
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        if relid == pg_sys::InvalidOid {
+            return;
+        }
+        let Some(table) = shard_of(relid) else { return };
+        if !matches!(protection(table, true), Protection::None) || is_subject_table(table) {
+            crate::admin::require_admin("rename or move shards of tables with masking rules");
         }
     }
 }

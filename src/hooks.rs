@@ -104,6 +104,8 @@ struct Planning {
     governed: bool,
     masked: bool,
     was_masked: bool,
+    /// GUC nest level of settings changed for the planners after ours, or 0.
+    guc_level: i32,
 }
 
 unsafe extern "C-unwind" fn planner(
@@ -121,7 +123,7 @@ unsafe extern "C-unwind" fn planner(
             None => ffi::standard_planner(p.parse, query_string, p.cursor_options, bound_params),
         };
         if p.governed {
-            after_planning(stmt, p.masked, p.was_masked);
+            after_planning(stmt, p.masked, p.was_masked, p.guc_level);
         }
         stmt
     }
@@ -130,7 +132,7 @@ unsafe extern "C-unwind" fn planner(
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_options: i32) -> Planning {
     let was_masked = PLANNING_MASKED.with(|m| m.get());
-    let mut p = Planning { parse, cursor_options, governed: false, masked: false, was_masked };
+    let mut p = Planning { parse, cursor_options, governed: false, masked: false, was_masked, guc_level: 0 };
     if !anything_governed() {
         PLANNING_MASKED.with(|m| m.set(false));
         return p;
@@ -149,6 +151,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
         if masked {
             p.parse = masking::rewrite::mask_statement(p.parse);
+            p.guc_level = crate::distributed::before_citus_plans_masked();
         }
         if masked || filtered {
             crate::keys::refuse_secret_reads(p.parse);
@@ -166,12 +169,14 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, masked: bool, was_masked: bool) {
+unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, masked: bool, was_masked: bool, guc_level: i32) {
     PLANNING_MASKED.with(|m| m.set(was_masked));
+    crate::distributed::after_citus_plans_masked(guc_level);
     // SAFETY: stmt is the PlannedStmt just made; its range table lists every relation it reads.
     unsafe {
         if masked {
             crate::distributed::check_plan(stmt);
+            crate::distributed::mark_masked_plan(stmt);
         }
         consent::filter::restore_registry_reads(stmt);
         let touches = crate::pg::nodes::plan_relations(stmt).into_iter().any(|(_, relid)| {
@@ -283,6 +288,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         u.masked = masked;
         masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
         context::check_new_owner(stmt);
+        crate::distributed::check_shard_rename(stmt);
         guards::check_change(stmt, |rel| {
             !matches!(masking::rules::protection(rel, false), masking::rules::Protection::None) || consent::registry::is_subject_table(rel)
         });
@@ -398,6 +404,9 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
         let masked = masking::rules::any_rules() && masking::roles::any_masked_role() && context::any_governing(masking::roles::is_masked);
         masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
         r.rule_errors = masked;
+        if masked && !stmt.is_null() {
+            crate::distributed::check_executed_plan(stmt);
+        }
     }
     r
 }

@@ -163,13 +163,17 @@ fn columns_of(relid: pg_sys::Oid) -> Vec<(i16, String, u8)> {
 /// The rules that apply to `relid`'s columns when it is read with (`inh`) or without its children.
 /// This is the one resolver: query masking and the `privacy.masking_rules` view both use it.
 pub fn resolve(relid: pg_sys::Oid, inh: bool) -> Vec<ResolvedRule> {
+    // A Citus shard is masked with its table's rules only: the labels live on the table (on every
+    // node, kept current by Citus), the rows in the shard. A shard's own labels are copies Citus
+    // made when it created the shard; they go stale when the table's rules change, so they are
+    // not read (nor are those of the shards of its parents, whose tables are the table's
+    // ancestors).
     let mut chain = vec![relid];
-    chain.extend(catalog::ancestors_of(relid));
-    // A Citus shard is masked with its table's rules: the labels live on the table (on every
-    // node), the rows in the shard.
     if let Some(table) = crate::pg::citus::shard_of(relid) {
-        chain.push(table);
+        chain = vec![table];
         chain.extend(catalog::ancestors_of(table));
+    } else {
+        chain.extend(catalog::ancestors_of(relid));
     }
     let chain_labels: Vec<(pg_sys::Oid, HashMap<String, String>)> = chain.iter().map(|r| (*r, labels_by_name(*r))).collect();
     let labels_of_child = |r: pg_sys::Oid| (r, labels_by_name(crate::pg::citus::shard_of(r).unwrap_or(r)));

@@ -27,6 +27,20 @@ SELECT id, email FROM crm.customers WHERE id = 3;
 -- no keyed-function oracle on the worker either
 SELECT privacy.hash('shared@example.com');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- Citus's local fast path (a router query for a shard on this node, planned around the planner
+-- hook) is switched off for masked statements, even when the session asks for it
+SET citus.enable_local_fast_path_query_optimization = on;
+SELECT id, email, ssn FROM crm.customers WHERE id = 1;
+SELECT count(*) AS raw_prefix FROM crm.customers WHERE id = 1 AND ssn LIKE '001%';
+UPDATE crm.customers SET name = name WHERE id = 1 RETURNING id, email, ssn;
+BEGIN;
+DECLARE fast CURSOR FOR SELECT email FROM crm.customers WHERE id = 5;
+FETCH ALL fast;
+COMMIT;
+COPY (SELECT id, email, ssn FROM crm.customers WHERE id = 8) TO STDOUT;
+SELECT card, length(contact) AS hash_length, contact = 'shared@example.com' AS raw FROM crm.orders WHERE customer_id = 1 ORDER BY id LIMIT 1;
+UPDATE crm.orders SET contact = 'probe@attacker.test' WHERE customer_id = 1 AND id = 8;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 \c privacy_citus support 127.0.0.1 :node
 SELECT id, email, ssn FROM :customers_shard ORDER BY id;
@@ -39,6 +53,18 @@ SET citus.override_table_visibility = off;
 SELECT count(*) > 0 AS has_shards, count(*) FILTER (WHERE NOT relrowsecurity) AS without_row_security,
        count(*) FILTER (WHERE (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname LIKE 'privacy_%') <> 2) AS without_both_guards
 FROM pg_class c WHERE relnamespace = 'crm'::regnamespace AND relkind = 'r' AND relname ~ '_[0-9]+$';
+
+-- run_command_on_workers opens Citus's own connections as the masked role: masked there too
+\c privacy_citus analyst 127.0.0.1 :coord
+SELECT DISTINCT result FROM run_command_on_workers($$SELECT format('%s %s', email, ssn) FROM crm.customers WHERE id = 1$$) WHERE success;
+-- a rule changed on the table applies to its shards at once, even to shards that carry a copy of
+-- the old rule (Citus copied the labels onto the shards at distribution)
+\c privacy_citus postgres 127.0.0.1 :coord
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.ssn IS 'MASKED WITH VALUE ''hidden''';
+\c privacy_citus analyst 127.0.0.1 :node
+SELECT id, ssn FROM :customers_shard ORDER BY id;
+\c privacy_citus postgres 127.0.0.1 :coord
+SECURITY LABEL FOR privacy ON COLUMN crm.customers.ssn IS 'MASKED WITH VALUE ''XXX-XX-XXXX''';
 
 -- the shard moved to the other worker keeps rules and guards there
 \c privacy_citus postgres 127.0.0.1 :coord
@@ -81,3 +107,6 @@ SECURITY LABEL FOR privacy ON COLUMN :tickets_shard.body IS 'MASKED WITH VALUE N
 SECURITY LABEL FOR privacy ON COLUMN :tickets_shard.body IS 'MASKED WITH VALUE ''weaker''';
 SECURITY LABEL FOR privacy ON COLUMN :tickets_shard.body IS NULL;
 SECURITY LABEL FOR privacy ON COLUMN :tickets_shard.id IS 'MASKED WITH VALUE 0';
+-- nor rename or move the shard (it is known by its name)
+ALTER TABLE :tickets_shard RENAME TO tickets_renamed;
+ALTER TABLE :tickets_shard SET SCHEMA owner_space;
