@@ -121,7 +121,9 @@ fn shard_id_suffix(relid: pg_sys::Oid) -> Option<i64> {
 }
 
 /// The shards of Citus table `table` that are on this node (placements whose relation exists
-/// here), found through `pg_dist_shard` and named `<table>_<shardid>` in the table's schema.
+/// here), found through `pg_dist_shard`: named `<table>_<shardid>` in the table's schema, or, for
+/// names Citus shortened (long table names get a hash before the shard id), the relation of that
+/// schema whose name ends in `_<shardid>` and that [`shard_of`] maps to the table.
 pub fn local_shards(table: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     let shards = catalog::pg_catalog_relation(c"pg_dist_shard");
     let index = catalog::pg_catalog_relation(c"pg_dist_shard_logical_relid_index");
@@ -132,19 +134,36 @@ pub fn local_shards(table: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     let mut ids = Vec::new();
     catalog::scan(shards, Some((index.to_u32(), a_table, table)), |row| ids.push(row.int8(a_shard)));
     // SAFETY: lsyscache lookups; get_rel_name returns a palloc'd copy or NULL.
-    unsafe {
+    let (base, namespace) = unsafe {
         let name = pg_sys::get_rel_name(table);
         if name.is_null() {
             return Vec::new();
         }
-        let base = CStr::from_ptr(name).to_string_lossy().into_owned();
-        let namespace = pg_sys::get_rel_namespace(table);
-        ids.into_iter()
-            .filter_map(|id| {
-                let shard = std::ffi::CString::new(format!("{base}_{id}")).ok()?;
-                let relid = pg_sys::get_relname_relid(shard.as_ptr(), namespace);
-                (relid != pg_sys::InvalidOid).then_some(relid)
-            })
-            .collect()
+        (CStr::from_ptr(name).to_string_lossy().into_owned(), pg_sys::get_rel_namespace(table))
+    };
+    let mut found = Vec::new();
+    let mut shortened = Vec::new();
+    for id in ids {
+        let relid = std::ffi::CString::new(format!("{base}_{id}"))
+            // SAFETY: a syscache lookup by name in a namespace; InvalidOid if missing.
+            .map(|name| unsafe { pg_sys::get_relname_relid(name.as_ptr(), namespace) })
+            .unwrap_or(pg_sys::InvalidOid);
+        if relid != pg_sys::InvalidOid {
+            found.push(relid);
+        } else if base.len() + 1 + id.to_string().len() >= pg_sys::NAMEDATALEN as usize - 1 {
+            shortened.push(format!("_{id}"));
+        }
     }
+    if !shortened.is_empty() {
+        // Rare (labels on tables with names near the 63-byte limit): one pass over pg_class.
+        let class = pg_sys::RelationRelationId;
+        let (a_oid, a_name, a_nsp) = (catalog::attnum(class, c"oid"), catalog::attnum(class, c"relname"), catalog::attnum(class, c"relnamespace"));
+        catalog::scan(class, None, |row| {
+            if row.oid(a_nsp) == namespace && row.name(a_name).is_some_and(|n| shortened.iter().any(|suffix| n.ends_with(suffix.as_str()))) {
+                found.push(row.oid(a_oid));
+            }
+        });
+        found.retain(|relid| shard_of(*relid) == Some(table));
+    }
+    found
 }

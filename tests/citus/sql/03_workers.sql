@@ -110,3 +110,18 @@ SECURITY LABEL FOR privacy ON COLUMN :tickets_shard.id IS 'MASKED WITH VALUE 0';
 -- nor rename or move the shard (it is known by its name)
 ALTER TABLE :tickets_shard RENAME TO tickets_renamed;
 ALTER TABLE :tickets_shard SET SCHEMA owner_space;
+-- a table whose name is so long that Citus shortens its shards' names: still masked and guarded
+\c privacy_citus postgres 127.0.0.1 :coord
+CREATE TABLE crm.a_table_with_a_name_long_enough_that_citus_shortens_its_shards (id bigint PRIMARY KEY, secret text);
+SELECT create_distributed_table('crm.a_table_with_a_name_long_enough_that_citus_shortens_its_shards', 'id');
+INSERT INTO crm.a_table_with_a_name_long_enough_that_citus_shortens_its_shards SELECT g, 'secret ' || g FROM generate_series(1, 8) g;
+GRANT SELECT ON crm.a_table_with_a_name_long_enough_that_citus_shortens_its_shards TO analyst;
+SECURITY LABEL FOR privacy ON COLUMN crm.a_table_with_a_name_long_enough_that_citus_shortens_its_shards.secret IS 'MASKED WITH VALUE ''hidden''';
+SELECT shard_name AS long_shard, nodeport AS long_node FROM citus_shards WHERE table_name = 'crm.a_table_with_a_name_long_enough_that_citus_shortens_its_shards'::regclass ORDER BY shardid LIMIT 1 \gset
+SELECT length(:'long_shard') - length('crm.') AS shard_name_length;
+\c privacy_citus analyst 127.0.0.1 :long_node
+SELECT DISTINCT secret FROM :long_shard;
+\c privacy_citus postgres 127.0.0.1 :long_node
+SET citus.override_table_visibility = off;
+SELECT relrowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname LIKE 'privacy_%') AS guards
+FROM pg_class c WHERE oid = :'long_shard'::regclass;
