@@ -7,9 +7,10 @@
 //! condition "subject 42 has active consent for marketing" to every read of that table, as a
 //! row-security policy and, where row security cannot see, at planning → the row of subject 42 is
 //! visible from the next statement after the grant commits. [`utility`] closes what a filter
-//! cannot: counters, TRUNCATE, materialized copies.
+//! cannot: counters, TRUNCATE, materialized copies. [`ledger`] makes the history tamper-evident.
 
 pub mod filter;
+pub mod ledger;
 pub mod purpose;
 pub mod registry;
 pub mod utility;

@@ -209,6 +209,11 @@ fn subject_as_uuid(subject: &str) -> Option<pgrx::Uuid> {
 /// `privacy.subject_canonical(text)`: how pg_privacy spells a subject id in messages.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn subject_canonical(subject: &str) -> String {
+    canonical_subject(subject)
+}
+
+/// The canonical spelling of a subject id: the integer or UUID it reads as, else the text.
+pub(crate) fn canonical_subject(subject: &str) -> String {
     if let Some(v) = parse_bigint(subject, integer_syntax()) {
         v.to_string()
     } else if let Some(u) = parse_uuid(subject) {
@@ -261,21 +266,28 @@ CREATE TABLE privacy.role_purpose (
     purpose text NOT NULL REFERENCES privacy.purpose ON DELETE CASCADE,
     PRIMARY KEY (role, purpose)
 );
--- Append-only history: every grant and withdrawal, who recorded it, when, and from where, with
--- the typed readings of the subject id.
+-- Append-only history (the consent ledger, consent/ledger.rs): every grant and withdrawal, who
+-- recorded it, when, and from where, with the typed readings of the subject id, chained per
+-- subject by hashes over everything but the id itself (`subject_key` names the subject by its
+-- keyed pseudonym), so erasing a subject (its id set to NULL here) keeps the chain valid.
 CREATE TABLE privacy.consent_event (
     event_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    subject        text NOT NULL,
+    subject        text,
     purpose        text NOT NULL REFERENCES privacy.purpose,
     state          text NOT NULL CHECK (state IN ('granted', 'withdrawn')),
     valid_until    timestamptz,
     recorded_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     recorded_by    name NOT NULL DEFAULT session_user,
     source         text,
+    subject_key    bytea NOT NULL,
+    prev_hash      bytea,
+    hash           bytea NOT NULL,
     subject_bigint bigint GENERATED ALWAYS AS (privacy.subject_as_bigint(subject)) STORED,
     subject_uuid   uuid GENERATED ALWAYS AS (privacy.subject_as_uuid(subject)) STORED
 );
 CREATE INDEX consent_event_subject ON privacy.consent_event (subject, event_id);
+CREATE INDEX consent_event_chain ON privacy.consent_event (subject_key, hash);
+CREATE INDEX consent_event_links ON privacy.consent_event (subject_key, prev_hash);
 CREATE INDEX consent_event_bigint ON privacy.consent_event (subject_bigint, event_id) WHERE subject_bigint IS NOT NULL;
 CREATE INDEX consent_event_uuid ON privacy.consent_event (subject_uuid, event_id) WHERE subject_uuid IS NOT NULL;
 -- Current state, one row per (purpose, reading of the subject): consent is active while
@@ -301,6 +313,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON privacy.purpose, privacy.subject_table, 
 CREATE FUNCTION privacy.consent_event_is_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- The one change allowed: erasing the subject's id (privacy.erase_subject), which no hash covers.
+    IF TG_OP = 'UPDATE' AND NEW.subject IS NULL
+       AND to_jsonb(NEW) - '{subject,subject_bigint,subject_uuid}'::text[] = to_jsonb(OLD) - '{subject,subject_bigint,subject_uuid}'::text[] THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'the consent history is append-only'
         USING ERRCODE = 'insufficient_privilege',
               HINT = 'Record a new grant or withdrawal with privacy.grant_consent() or privacy.withdraw_consent().';
@@ -320,6 +337,9 @@ DECLARE
     until timestamptz := CASE WHEN NEW.state = 'withdrawn' THEN '-infinity'::timestamptz
                               ELSE coalesce(NEW.valid_until, 'infinity'::timestamptz) END;
 BEGIN
+    IF NEW.subject IS NULL THEN
+        RETURN NULL;  -- an erased subject (a restore reloads its events): no consent state
+    END IF;
     IF NEW.subject_bigint IS NOT NULL THEN
         INSERT INTO privacy.consent_bigint AS c VALUES (NEW.purpose, NEW.subject_bigint, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
@@ -441,6 +461,8 @@ BEGIN
         RAISE EXCEPTION 'consent would expire before it is recorded'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a future expires_at, or none.';
     END IF;
+    -- The subject's chain is locked before the event gets its id, so a chain's ids increase.
+    PERFORM privacy.ledger_lock(privacy.ledger_subject_key(subject));
     INSERT INTO privacy.consent_event (subject, purpose, state, valid_until, source)
     VALUES (record_consent_event.subject, record_consent_event.purpose, record_consent_event.state,
             record_consent_event.valid_until, record_consent_event.source)

@@ -39,6 +39,7 @@ CREATE DATABASE consent_restored;
 \! pg_restore -d consent_restored "$DUMPDIR/consent.dump" 2>&1 | head -5
 \c consent_restored postgres
 SELECT count(*) AS events, count(DISTINCT subject) AS subjects FROM privacy.consent_event;
+SELECT intact, problem FROM privacy.verify_ledger();
 SELECT purpose, subject, active_until > now() AS active FROM privacy.consent_text ORDER BY 1, 2;
 \c consent_restored marketing_app
 SELECT id, name FROM shop.customers ORDER BY id;

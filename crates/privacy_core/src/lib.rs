@@ -19,6 +19,7 @@ pub mod generalize;
 pub mod ip;
 pub mod keyed;
 pub mod label;
+pub mod ledger;
 pub mod noise;
 pub mod partial;
 pub mod pseudonym;
