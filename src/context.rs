@@ -34,6 +34,9 @@ pub enum Scope {
     Trusted,
     /// Code owned by a governed role is running.
     CodeOf(pg_sys::Oid),
+    /// `privacy.erase_subject(..., mode => 'anonymize')` is rewriting rows: every statement is
+    /// masked (whoever runs it), and may store the masked values it reads back into the row.
+    Anonymizing,
 }
 
 thread_local! {
@@ -53,6 +56,11 @@ pub fn login() -> pg_sys::Oid {
 pub fn current_user() -> pg_sys::Oid {
     // SAFETY: reads a backend global; cannot raise.
     unsafe { crate::pg::ffi::GetUserId() }
+}
+
+/// Whether rows are being anonymized (see [`Scope::Anonymizing`]).
+pub fn anonymizing() -> bool {
+    SCOPES.with(|s| s.borrow().contains(&Scope::Anonymizing))
 }
 
 /// Whether any scope is open (queries are then planned without parallel workers).
@@ -252,19 +260,20 @@ pub fn leave(depth: usize) {
 }
 
 /// The scopes that change who governs (the current user is PostgreSQL's own plan-cache concern).
-fn governing_signature() -> (bool, Vec<pg_sys::Oid>) {
+fn governing_signature() -> (bool, bool, Vec<pg_sys::Oid>) {
     SCOPES.with(|s| {
         let s = s.borrow();
         let trusted = s.contains(&Scope::Trusted);
+        let anonymizing = s.contains(&Scope::Anonymizing);
         let mut owners: Vec<pg_sys::Oid> =
             s.iter().filter_map(|sc| if let Scope::CodeOf(o) = sc { Some(*o) } else { None }).collect();
         owners.sort_by_key(|o| o.to_u32());
         owners.dedup();
-        (trusted, owners)
+        (trusted, anonymizing, owners)
     })
 }
 
-fn drop_plans_if_changed(before: (bool, Vec<pg_sys::Oid>)) {
+fn drop_plans_if_changed(before: (bool, bool, Vec<pg_sys::Oid>)) {
     if governing_signature() != before {
         // A plan made for one set of governing roles must not serve another (a PL/pgSQL function
         // planned unmasked and then called by a masked role's trigger). Scopes open and close

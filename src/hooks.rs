@@ -142,7 +142,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
     unsafe {
         let owners = if any_governed_role() { context::code_owners_of_query(parse) } else { Vec::new() };
         let roles = statement_roles(owners);
-        let masked = masking::rules::any_rules() && masking::masked_for(&roles);
+        let masked = masking::rules::any_rules() && (masking::masked_for(&roles) || context::anonymizing());
         let filtered = consent::filter::filtered(&roles);
         crate::distributed::refuse_unguaranteed(p.parse, filtered);
         crate::distributed::refuse_distributing_subject_tables(p.parse);

@@ -5,6 +5,7 @@
 //! - [`masking`]: masking rules (labels, compiled rules, query rewriting, roles, side channels);
 //! - [`consent`]: consent-aware row filters (purposes, the registry, the filter);
 //! - [`pseudonym`]: the `privacy.pseudonym` type;
+//! - [`rights`]: data-subject rights (access, erasure, retention, consent receipts);
 //! - [`functions`]: the masking function library;
 //! - [`context`]: who governs what runs now (login, current user, code owners, trusted functions);
 //! - [`guards`]: the row-security guards protected and subject tables rely on;
@@ -27,6 +28,7 @@ mod keys;
 mod masking;
 mod pg;
 mod pseudonym;
+mod rights;
 
 /// Name of our security label provider.
 pub const PROVIDER: &str = "privacy";

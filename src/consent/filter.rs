@@ -123,17 +123,20 @@ unsafe fn subject_key(relation: pg_sys::Relation, subject: &SubjectTable) -> *mu
     unsafe {
         let attr = *crate::pg::version::tuple_desc_attr((*relation).rd_att, subject.attno as usize - 1);
         let var = pg_sys::makeVar(1, subject.attno, attr.atttypid, attr.atttypmod, attr.attcollation, 0);
-        let target = subject.kind.unwrap_or(KeyKind::Text).type_oid();
+        let kind = subject.kind.unwrap_or(KeyKind::Text);
+        let target = kind.type_oid();
         if attr.atttypid == target {
             return var.cast();
         }
+        // A pseudonym becomes its 32 bytes only by an explicit cast (pseudonym_key).
+        let context = if kind == KeyKind::Pseudonym { pg_sys::CoercionContext::COERCION_EXPLICIT } else { pg_sys::CoercionContext::COERCION_IMPLICIT };
         pg_sys::coerce_to_target_type(
             std::ptr::null_mut(),
             var.cast(),
             attr.atttypid,
             target,
             -1,
-            pg_sys::CoercionContext::COERCION_IMPLICIT,
+            context,
             pg_sys::CoercionForm::COERCE_IMPLICIT_CAST,
             -1,
         )
@@ -186,6 +189,7 @@ unsafe fn exists_condition(relation: pg_sys::Relation, subject: &SubjectTable, p
         KeyKind::Bigint => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_bigint c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
         KeyKind::Uuid => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_uuid c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
         KeyKind::Text => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_text c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
+        KeyKind::Pseudonym => c"SELECT EXISTS (SELECT 1 FROM privacy.consent_pseudonym c WHERE c.purpose = $1 AND c.subject = $2 AND c.active_until > pg_catalog.statement_timestamp())",
     };
     // SAFETY: parse-analysis of a constant template in a parse state holding the subject table;
     // placeholders are replaced by nodes, never by text.
@@ -334,7 +338,9 @@ pub unsafe fn restore_registry_reads(stmt: *mut pg_sys::PlannedStmt) {
 
 /// Whether `relid` is one of the registry's state tables (what read conditions read).
 fn is_state_table(relid: pg_sys::Oid) -> bool {
-    [KeyKind::Bigint, KeyKind::Uuid, KeyKind::Text].into_iter().any(|kind| catalog::extension_table(kind.state_table()) == Some(relid))
+    [KeyKind::Bigint, KeyKind::Uuid, KeyKind::Text, KeyKind::Pseudonym]
+        .into_iter()
+        .any(|kind| catalog::extension_table(kind.state_table()) == Some(relid))
 }
 
 /// Whether any filter governs a statement with these roles (EXPLAIN ANALYZE, counters, ...).
@@ -374,6 +380,7 @@ fn has_active(purpose: &str, kind: KeyKind, key: pg_sys::Datum) -> bool {
             KeyKind::Bigint => (pg_sys::F_INT8EQ, pg_sys::InvalidOid),
             KeyKind::Uuid => (pg_sys::F_UUID_EQ, pg_sys::InvalidOid),
             KeyKind::Text => (pg_sys::F_TEXTEQ, pg_sys::DEFAULT_COLLATION_OID),
+            KeyKind::Pseudonym => (pg_sys::F_BYTEAEQ, pg_sys::InvalidOid),
         };
         pg_sys::ScanKeyEntryInitialize(
             &mut keys[1],
@@ -421,6 +428,7 @@ pub unsafe extern "C-unwind" fn privacy_has_active_consent(fcinfo: pg_sys::Funct
         let kind = match argtype {
             t if t == pg_sys::INT8OID => KeyKind::Bigint,
             t if t == pg_sys::UUIDOID => KeyKind::Uuid,
+            t if t == pg_sys::BYTEAOID => KeyKind::Pseudonym,
             _ => KeyKind::Text,
         };
         pg_sys::Datum::from(has_active(&purpose, kind, args[2].value))
@@ -442,6 +450,8 @@ CREATE FUNCTION privacy.has_active_consent(privacy.rule_call, text, bigint) RETU
 CREATE FUNCTION privacy.has_active_consent(privacy.rule_call, text, uuid) RETURNS boolean
     LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_has_active_consent';
 CREATE FUNCTION privacy.has_active_consent(privacy.rule_call, text, text) RETURNS boolean
+    LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_has_active_consent';
+CREATE FUNCTION privacy.has_active_consent(privacy.rule_call, text, bytea) RETURNS boolean
     LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'privacy_has_active_consent';
 "#,
     name = "has_active_consent",

@@ -38,6 +38,9 @@ pub enum KeyKind {
     Bigint,
     Uuid,
     Text,
+    /// A `privacy.pseudonym` column: compared with the keyed pseudonym of the subject's canonical
+    /// id (its 32 bytes, as `bytea`), the `subject_key` the ledger records.
+    Pseudonym,
 }
 
 impl KeyKind {
@@ -47,6 +50,7 @@ impl KeyKind {
             KeyKind::Bigint => c"consent_bigint",
             KeyKind::Uuid => c"consent_uuid",
             KeyKind::Text => c"consent_text",
+            KeyKind::Pseudonym => c"consent_pseudonym",
         }
     }
 
@@ -56,6 +60,7 @@ impl KeyKind {
             t if t == pg_sys::INT2OID || t == pg_sys::INT4OID || t == pg_sys::INT8OID => Some(KeyKind::Bigint),
             t if t == pg_sys::UUIDOID => Some(KeyKind::Uuid),
             t if t == pg_sys::TEXTOID || t == pg_sys::VARCHAROID || t == pg_sys::BPCHAROID => Some(KeyKind::Text),
+            t if t != pg_sys::InvalidOid && t == crate::pseudonym::type_oid() => Some(KeyKind::Pseudonym),
             _ => None,
         }
     }
@@ -66,6 +71,7 @@ impl KeyKind {
             KeyKind::Bigint => "integer",
             KeyKind::Uuid => "uuid",
             KeyKind::Text => "text",
+            KeyKind::Pseudonym => "pseudonym",
         }
     }
 
@@ -75,6 +81,7 @@ impl KeyKind {
             KeyKind::Bigint => pg_sys::INT8OID,
             KeyKind::Uuid => pg_sys::UUIDOID,
             KeyKind::Text => pg_sys::TEXTOID,
+            KeyKind::Pseudonym => pg_sys::BYTEAOID,
         }
     }
 }
@@ -93,6 +100,8 @@ pub struct SubjectTable {
 pub struct Purpose {
     pub requires_consent: bool,
     pub description: Option<String>,
+    /// How long a consent for it lasts at most after it was given (GDPR storage limitation).
+    pub retention: Option<pgrx::datum::Interval>,
     pub created_at: Option<pgrx::datum::TimestampWithTimeZone>,
     pub created_by: Option<String>,
 }
@@ -137,6 +146,7 @@ fn load() -> Registry {
                 Purpose {
                     requires_consent: row.bool(requires),
                     description: row.text(row.column(c"description")),
+                    retention: row.interval(row.column(c"retention")),
                     created_at: row.timestamptz(row.column(c"created_at")),
                     created_by: row.name(row.column(c"created_by")),
                 },
@@ -254,6 +264,8 @@ CREATE TABLE privacy.purpose (
     name             text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
     requires_consent boolean NOT NULL,
     description      text,
+    -- consent for the purpose lapses this long after it was given, whatever its own expiry
+    retention        interval CHECK (retention > '0'::interval),
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by       name NOT NULL DEFAULT current_user
 );
@@ -304,9 +316,14 @@ CREATE TABLE privacy.consent_text (
     purpose text NOT NULL, subject text NOT NULL, active_until timestamptz NOT NULL, event_id bigint NOT NULL,
     PRIMARY KEY (purpose, subject) INCLUDE (active_until)
 );
+-- keyed by the subject's pseudonym (the ledger's subject_key), for privacy.pseudonym subject columns
+CREATE TABLE privacy.consent_pseudonym (
+    purpose text NOT NULL, subject bytea NOT NULL, active_until timestamptz NOT NULL, event_id bigint NOT NULL,
+    PRIMARY KEY (purpose, subject) INCLUDE (active_until)
+);
 
 REVOKE ALL ON privacy.purpose, privacy.subject_table, privacy.role_purpose, privacy.consent_event,
-              privacy.consent_bigint, privacy.consent_uuid, privacy.consent_text FROM PUBLIC;
+              privacy.consent_bigint, privacy.consent_uuid, privacy.consent_text, privacy.consent_pseudonym FROM PUBLIC;
 REVOKE ALL ON SEQUENCE privacy.consent_event_event_id_seq FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON privacy.purpose, privacy.subject_table, privacy.role_purpose TO privacy_admin;
 
@@ -331,11 +348,20 @@ CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON privacy.consent_event
 -- later event always wins, so a restore that replays the history in any order ends in the same
 -- state. A restore loads events with their ids, so the id sequence is moved past them (its value
 -- is not dumped: only superusers may read it).
+-- Until when a consent event keeps consent active: never once withdrawn; else until its own
+-- expiry and its purpose's retention after it was recorded, whichever comes first.
+CREATE FUNCTION privacy.consent_until(state text, valid_until timestamptz, recorded_at timestamptz, retention interval)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN state = 'withdrawn' THEN '-infinity'::timestamptz
+                ELSE least(coalesce(valid_until, 'infinity'::timestamptz),
+                           CASE WHEN retention IS NULL THEN 'infinity'::timestamptz ELSE recorded_at + retention END) END
+$$;
+
 CREATE FUNCTION privacy.consent_event_applied() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    until timestamptz := CASE WHEN NEW.state = 'withdrawn' THEN '-infinity'::timestamptz
-                              ELSE coalesce(NEW.valid_until, 'infinity'::timestamptz) END;
+    until timestamptz := privacy.consent_until(NEW.state, NEW.valid_until, NEW.recorded_at,
+                                               (SELECT p.retention FROM privacy.purpose p WHERE p.name = NEW.purpose));
 BEGIN
     IF NEW.subject IS NULL THEN
         RETURN NULL;  -- an erased subject (a restore reloads its events): no consent state
@@ -351,6 +377,9 @@ BEGIN
             WHERE c.event_id < EXCLUDED.event_id;
     END IF;
     INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+    INSERT INTO privacy.consent_pseudonym AS c VALUES (NEW.purpose, NEW.subject_key, until, NEW.event_id)
     ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
         WHERE c.event_id < EXCLUDED.event_id;
     IF NEW.event_id > coalesce(pg_catalog.pg_sequence_last_value('privacy.consent_event_event_id_seq'::pg_catalog.regclass), 0) THEN
@@ -372,12 +401,17 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.consent_event', '');
 
 extension_sql!(
     r#"
-CREATE FUNCTION privacy.create_purpose(name text, requires_consent boolean, description text DEFAULT NULL)
+CREATE FUNCTION privacy.create_purpose(name text, requires_consent boolean, description text DEFAULT NULL,
+                                       retention interval DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM privacy.require_admin('create purposes');
-    INSERT INTO privacy.purpose (name, requires_consent, description)
-    VALUES (create_purpose.name, create_purpose.requires_consent, create_purpose.description);
+    IF retention IS NOT NULL AND retention <= '0'::interval THEN
+        RAISE EXCEPTION 'retention must be positive, got %', retention
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass how long consent for the purpose may last, e.g. interval ''2 years''.';
+    END IF;
+    INSERT INTO privacy.purpose (name, requires_consent, description, retention)
+    VALUES (create_purpose.name, create_purpose.requires_consent, create_purpose.description, create_purpose.retention);
 EXCEPTION WHEN check_violation THEN
     RAISE EXCEPTION 'invalid purpose name "%"', create_purpose.name
         USING ERRCODE = 'invalid_parameter_value',
@@ -386,6 +420,33 @@ WHEN unique_violation THEN
     RAISE EXCEPTION 'purpose "%" already exists', create_purpose.name
         USING ERRCODE = 'duplicate_object', HINT = 'Choose another name, or keep the existing purpose.';
 END $$;
+
+-- Changes a purpose's retention (NULL: none); consents already given lapse by the new rule from
+-- the next statement.
+CREATE FUNCTION privacy.set_retention(purpose text, retention interval)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM privacy.require_admin('change retention');
+    IF retention IS NOT NULL AND retention <= '0'::interval THEN
+        RAISE EXCEPTION 'retention must be positive, got %', retention
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass how long consent for the purpose may last, or NULL for no limit.';
+    END IF;
+    UPDATE privacy.purpose p SET retention = set_retention.retention WHERE p.name = set_retention.purpose;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'purpose "%" does not exist', set_retention.purpose
+            USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM privacy.purposes.';
+    END IF;
+    UPDATE privacy.consent_bigint c SET active_until = privacy.consent_until(e.state, e.valid_until, e.recorded_at, set_retention.retention)
+    FROM privacy.consent_event e WHERE c.event_id = e.event_id AND c.purpose = set_retention.purpose;
+    UPDATE privacy.consent_uuid c SET active_until = privacy.consent_until(e.state, e.valid_until, e.recorded_at, set_retention.retention)
+    FROM privacy.consent_event e WHERE c.event_id = e.event_id AND c.purpose = set_retention.purpose;
+    UPDATE privacy.consent_text c SET active_until = privacy.consent_until(e.state, e.valid_until, e.recorded_at, set_retention.retention)
+    FROM privacy.consent_event e WHERE c.event_id = e.event_id AND c.purpose = set_retention.purpose;
+    UPDATE privacy.consent_pseudonym c SET active_until = privacy.consent_until(e.state, e.valid_until, e.recorded_at, set_retention.retention)
+    FROM privacy.consent_event e WHERE c.event_id = e.event_id AND c.purpose = set_retention.purpose;
+END $$;
+REVOKE ALL ON FUNCTION privacy.set_retention(text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.set_retention(text, interval) TO privacy_admin;
 
 CREATE FUNCTION privacy.set_subject(relation regclass, subject_column name)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -400,11 +461,11 @@ BEGIN
             USING ERRCODE = 'undefined_column', HINT = 'Name the column that holds the data subject''s id.';
     END IF;
     IF coltype NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'uuid'::regtype,
-                       'text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
+                       'text'::regtype, 'character varying'::regtype, 'character'::regtype, 'privacy.pseudonym'::regtype) THEN
         RAISE EXCEPTION 'subject column "%" of % has type %, which cannot hold subject ids', set_subject.subject_column,
               set_subject.relation, coltype
             USING ERRCODE = 'datatype_mismatch',
-                  HINT = 'Subject columns are integers, uuid or text.';
+                  HINT = 'Subject columns are integers, uuid, text or privacy.pseudonym.';
     END IF;
     INSERT INTO privacy.subject_table VALUES (set_subject.relation, set_subject.subject_column)
     ON CONFLICT ON CONSTRAINT subject_table_pkey DO UPDATE SET subject_column = EXCLUDED.subject_column;
@@ -450,7 +511,7 @@ BEGIN
         RAISE EXCEPTION 'purpose "%" does not exist', record_consent_event.purpose
             USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM privacy.purposes.';
     END IF;
-    IF cardinality(kinds) > 0 AND NOT 'text' = ANY (kinds)
+    IF cardinality(kinds) > 0 AND NOT 'text' = ANY (kinds) AND NOT 'pseudonym' = ANY (kinds)
        AND NOT ('integer' = ANY (kinds) AND privacy.subject_as_bigint(subject) IS NOT NULL)
        AND NOT ('uuid' = ANY (kinds) AND privacy.subject_as_uuid(subject) IS NOT NULL) THEN
         RAISE EXCEPTION 'subject id "%" cannot be read as any subject column''s type (%)', subject, array_to_string(kinds, ', ')
@@ -530,6 +591,7 @@ fn purpose_list() -> TableIterator<
         name!(name, String),
         name!(requires_consent, bool),
         name!(description, Option<String>),
+        name!(retention, Option<pgrx::datum::Interval>),
         name!(created_at, Option<pgrx::datum::TimestampWithTimeZone>),
         name!(created_by, Option<String>),
     ),
@@ -538,7 +600,7 @@ fn purpose_list() -> TableIterator<
     let rows: Vec<_> = reg
         .purpose_details
         .iter()
-        .map(|(n, p)| (n.clone(), p.requires_consent, p.description.clone(), p.created_at, p.created_by.clone()))
+        .map(|(n, p)| (n.clone(), p.requires_consent, p.description.clone(), p.retention, p.created_at, p.created_by.clone()))
         .collect();
     TableIterator::new(rows)
 }

@@ -78,6 +78,11 @@ impl Row {
         self.datum(attno).and_then(|d| unsafe { i64::from_datum(d, false) }).unwrap_or(0)
     }
 
+    pub fn interval(&self, attno: i16) -> Option<pgrx::datum::Interval> {
+        // SAFETY: the datum of an interval column.
+        self.datum(attno).and_then(|d| unsafe { pgrx::datum::Interval::from_datum(d, false) })
+    }
+
     pub fn timestamptz(&self, attno: i16) -> Option<pgrx::datum::TimestampWithTimeZone> {
         // SAFETY: the datum of a timestamptz column.
         self.datum(attno).and_then(|d| unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(d, false) })
@@ -87,6 +92,11 @@ impl Row {
         // SAFETY: a `name` column's datum points at a NUL-terminated NameData in the tuple.
         self.datum(attno)
             .map(|d| unsafe { CStr::from_ptr(d.cast_mut_ptr::<std::ffi::c_char>()).to_string_lossy().into_owned() })
+    }
+
+    /// A `"char"` column: its one byte (0 if NULL).
+    pub fn char(&self, attno: i16) -> u8 {
+        self.datum(attno).map(|d| d.value() as u8).unwrap_or(0)
     }
 
     pub fn text(&self, attno: i16) -> Option<String> {
@@ -341,6 +351,24 @@ pub fn attribute_number(relid: pg_sys::Oid, name: &str) -> i16 {
     let Ok(c) = CString::new(name) else { return 0 };
     // SAFETY: get_attnum returns InvalidAttrNumber when the column does not exist.
     unsafe { pg_sys::get_attnum(relid, c.as_ptr()) }
+}
+
+/// Whether column `attno` of `relid` is declared NOT NULL.
+pub fn attribute_not_null(relid: pg_sys::Oid, attno: i16) -> bool {
+    // SAFETY: syscache lookup of a pg_attribute row, read and released before returning.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache2(
+            pg_sys::SysCacheIdentifier::ATTNUM as i32,
+            pg_sys::Datum::from(relid),
+            pg_sys::Datum::from(attno),
+        );
+        if tuple.is_null() {
+            return false;
+        }
+        let not_null = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_attribute>(tuple)).attnotnull;
+        pg_sys::ReleaseSysCache(tuple);
+        not_null
+    }
 }
 
 /// A role's name for messages (its OID if it is gone).

@@ -14,7 +14,32 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use privacy_core::pseudonym::{encode, parse_input, Input, DIGEST_LEN};
 
+use crate::pg::cache::{Cached, Class};
 use crate::pg::errors::{or_raise, raise};
+
+thread_local! {
+    static TYPE_OID: Cached<pg_sys::Oid> = const { Cached::new(Class::Relations) };
+}
+
+/// The OID of `privacy.pseudonym` in this database (InvalidOid without the extension).
+pub fn type_oid() -> pg_sys::Oid {
+    *TYPE_OID.with(|c| {
+        c.get(|| {
+            let Some(nsp) = crate::pg::catalog::extension_schema() else { return pg_sys::InvalidOid };
+            // SAFETY: a syscache lookup of a type by name and namespace.
+            unsafe {
+                pg_sys::GetSysCacheOid(
+                    pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
+                    crate::pg::catalog::attnum(pg_sys::TypeRelationId, c"oid"),
+                    pg_sys::Datum::from(c"pseudonym".as_ptr()),
+                    pg_sys::Datum::from(nsp),
+                    pg_sys::Datum::from(0),
+                    pg_sys::Datum::from(0),
+                )
+            }
+        })
+    })
+}
 
 /// Declares the fmgr version-1 info function PostgreSQL looks for beside `$name`.
 macro_rules! fmgr_v1 {
@@ -306,6 +331,10 @@ CREATE OPERATOR CLASS privacy.pseudonym_hash_ops DEFAULT FOR TYPE privacy.pseudo
     FUNCTION 1 privacy.pseudonym_hash(privacy.pseudonym);
 
 CREATE CAST (text AS privacy.pseudonym) WITH FUNCTION privacy.pseudonymize(text) AS ASSIGNMENT;
+-- The 32 stored bytes (the binary send form): how the consent registry keys a pseudonym subject.
+CREATE FUNCTION privacy.pseudonym_key(privacy.pseudonym) RETURNS bytea
+    LANGUAGE c STRICT IMMUTABLE PARALLEL SAFE LEAKPROOF AS 'MODULE_PATHNAME', 'pseudonym_send';
+CREATE CAST (privacy.pseudonym AS bytea) WITH FUNCTION privacy.pseudonym_key(privacy.pseudonym);
 CREATE FUNCTION privacy.pseudonymize(privacy.rule_call, text) RETURNS privacy.pseudonym
     LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'pseudonym_from_text_rule';
 "#,

@@ -1,0 +1,131 @@
+-- Data-subject rights: the subject map, access and export (subject_data), consent receipts,
+-- erasure (delete and anonymize) that reaches pseudonymous data and keeps the ledger valid,
+-- retention bound to purpose. Controls: a second subject's data is untouched throughout. In a
+-- database of its own (retention enforcement acts on every subject of the database).
+\set SHOW_CONTEXT never
+CREATE DATABASE rights_db;
+\c rights_db postgres
+CREATE EXTENSION pg_privacy;
+CREATE SCHEMA rights;
+CREATE TABLE rights.customers (id int PRIMARY KEY, name text, email text, phone text);
+CREATE TABLE rights.orders (id int PRIMARY KEY, customer_id int REFERENCES rights.customers, amount numeric, note text);
+CREATE INDEX ON rights.orders (customer_id);
+CREATE TABLE rights.visits (visitor privacy.pseudonym, page text);
+CREATE INDEX ON rights.visits (visitor);
+CREATE TABLE rights.tickets (id int PRIMARY KEY, customer_id int REFERENCES rights.customers, body text);
+INSERT INTO rights.customers VALUES (7, 'Gina Seven', 'erase-me-7@example.com', '+1 555 0107'),
+                                    (8, 'Hugo Eight', 'hugo8@example.com', '+1 555 0108'),
+                                    (9, 'Ines Nine', 'ines9@example.com', '+1 555 0109');
+INSERT INTO rights.orders VALUES (70, 7, 10.50, 'gift wrap for Gina'), (71, 7, 3.25, NULL), (80, 8, 99.00, 'call Hugo first'), (90, 9, 1.00, 'x');
+INSERT INTO rights.visits VALUES ('7', '/home'), ('7', '/pricing'), ('8', '/home');
+INSERT INTO rights.tickets VALUES (1, 7, 'my order is late');
+SECURITY LABEL FOR privacy ON COLUMN rights.customers.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SECURITY LABEL FOR privacy ON COLUMN rights.customers.phone IS 'MASKED WITH VALUE NULL';
+SECURITY LABEL FOR privacy ON COLUMN rights.orders.note IS 'MASKED WITH VALUE ''(removed)''';
+SELECT privacy.set_subject('rights.customers', 'id');
+SELECT privacy.set_subject('rights.orders', 'customer_id');
+SELECT privacy.set_subject('rights.visits', 'visitor');
+SELECT privacy.set_controller('Example Shop GmbH', contact => 'privacy@example-shop.test', jurisdiction => 'DE');
+SELECT privacy.create_purpose('newsletter', true, 'monthly newsletter', retention => interval '2 years');
+SELECT privacy.grant_consent('7', 'newsletter', source => 'checkout checkbox') > 0 AS ok;
+SELECT privacy.grant_consent('8', 'newsletter', source => 'checkout checkbox') > 0 AS ok;
+
+-- 1. The subject map: every subject table in erasure order (tables referencing others first),
+-- how the subject is found there (a pseudonym column too), and what it misses
+SELECT row_number() OVER (ORDER BY step) AS step, relation::regclass, subject_column, id_kind, subject_column_nullable, subject_column_masked, masked_columns
+FROM privacy.subject_map() WHERE relation::regclass::text LIKE 'rights.%' ORDER BY step;
+SELECT relation, id_kind FROM privacy.subject_tables WHERE relation::text LIKE 'rights.%' ORDER BY 1;
+SELECT relation::regclass, constraint_name, references_table::regclass FROM privacy.unmapped_subject_references() WHERE relation::regclass::text LIKE 'rights.%';
+
+-- 2. Access and portability: every row about subject 7, by table, and its consent history; the
+-- subject column's index is used, no table is read in full
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan AS seq_before, idx_scan AS idx_before FROM pg_stat_user_tables WHERE relid = 'rights.orders'::regclass \gset
+-- (pseudonyms and times vary from run to run: shown as psn_... and <time>)
+SELECT regexp_replace(regexp_replace(jsonb_pretty(privacy.subject_data('7') - 'generated_at'), 'psn_[a-z0-9]+', 'psn_...', 'g'),
+                      '"recorded_at": "[^"]*"', '"recorded_at": "<time>"', 'g') AS export;
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan - :seq_before AS new_seq_scans, idx_scan - :idx_before > 0 AS used_index FROM pg_stat_user_tables WHERE relid = 'rights.orders'::regclass;
+-- an unknown subject is an empty export, not an error; a NULL one is an error
+SELECT privacy.subject_data('424242') - 'generated_at' - 'controller' AS unknown;
+SELECT privacy.subject_data(NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- 3. A consent receipt (ISO/IEC TS 27560 record, DPV JSON-LD profile)
+SELECT jsonb_pretty(privacy.consent_receipt('7', 'newsletter') - '{dct:created,dct:modified,dpv:isIndicatedAtTime,dct:provenance,dct:source,dct:identifier,dpv:isIndicatedBy,dpv:hasExpiry}'::text[]);
+SELECT jsonb_array_length(r->'dct:provenance') AS history, r->'dct:provenance'->0->>'dpv:hasConsentStatus' AS first_status,
+       r->>'dct:identifier' LIKE 'urn:pg_privacy:consent:%:newsletter' AS identifier, length(r->'dct:source'->>'ledger_event_hash') AS hash_length
+FROM privacy.consent_receipt('7', 'newsletter') r;
+SELECT privacy.consent_receipt('424242', 'newsletter') IS NULL AS nothing_recorded;
+SELECT privacy.consent_receipt('7', 'no_such_purpose');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- 4. Erasure. Bad input changes nothing:
+SELECT privacy.erase_subject(NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT privacy.erase_subject('7', mode => 'shred');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a table that refers to the subject but is not declared stops the erasure (its foreign key),
+-- and nothing is half-erased
+SELECT privacy.erase_subject('7', reason => 'request #1001');
+SELECT (SELECT count(*) FROM rights.customers WHERE id = 7) AS customer, (SELECT count(*) FROM rights.orders WHERE customer_id = 7) AS orders,
+       (SELECT count(*) FROM rights.visits WHERE visitor = '7') AS visits;
+DELETE FROM rights.tickets WHERE customer_id = 7;
+-- the stored value is in the table's file before erasure
+CHECKPOINT;
+SELECT position(convert_to('erase-me-7@example.com', 'UTF8') IN pg_read_binary_file(pg_relation_filepath('rights.customers'))) > 0 AS in_file_before;
+SELECT r - 'started_at' - 'finished_at' - 'receipt_id' AS receipt FROM privacy.erase_subject('7', reason => 'request #1001') r;
+-- afterwards: nothing about subject 7 in any table, in the export, in the consent history; the
+-- ledger still verifies; subject 8 (the control) is untouched
+SELECT privacy.subject_data('7') - 'generated_at' - 'controller' AS after_erasure;
+SELECT count(*) AS history FROM privacy.consent_history('7');
+SELECT (SELECT count(*) FROM rights.customers) AS customers, (SELECT count(*) FROM rights.orders) AS orders, (SELECT count(*) FROM rights.visits) AS visits;
+SELECT intact, problem FROM privacy.verify_ledger();
+SELECT count(*) AS events_kept, count(*) FILTER (WHERE subject IS NULL) AS without_id
+FROM privacy.consent_event WHERE subject_key = (SELECT subject_key FROM privacy.consent_event WHERE source = 'checkout checkbox' AND subject IS NULL LIMIT 1);
+SELECT mode, reason, tables, erased_by FROM privacy.erasure_receipt ORDER BY receipt_id;
+SELECT jsonb_path_query_first(privacy.subject_data('8'), '$.tables[*] ? (@.table == "rights.customers").rows[0].email') AS control_email;
+-- the value is gone from the table's file once the table is rewritten (docs/subject-rights.md:
+-- a plain VACUUM frees the space, which PostgreSQL overwrites only when it reuses it)
+VACUUM FULL rights.customers;
+CHECKPOINT;
+SELECT position(convert_to('erase-me-7@example.com', 'UTF8') IN pg_read_binary_file(pg_relation_filepath('rights.customers'))) > 0 AS in_file_after_vacuum_full;
+
+-- 5. Anonymize: rows about subject 8 stay (amounts keep counting), rewritten by the masking rules;
+-- its own customer row (keyed by it, NOT NULL, no rule) is deleted; the pseudonym rows lose
+-- their subject
+SELECT r->'tables' AS tables FROM privacy.erase_subject('8', mode => 'anonymize', reason => 'request #1002') r;
+SELECT id, customer_id, amount, note FROM rights.orders ORDER BY id;
+SELECT visitor IS NULL AS visitor_removed, page FROM rights.visits ORDER BY page;
+SELECT count(*) AS customers_left FROM rights.customers;
+SELECT sum(amount) AS revenue_still_counts FROM rights.orders;
+
+-- 6. Retention bound to purpose: consent older than its purpose's retention lapses at once
+SELECT privacy.create_purpose('trial', true, retention => interval '-1 day');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT privacy.create_purpose('trial', true, 'free trial follow-up', retention => interval '30 days');
+SELECT name, retention FROM privacy.purposes ORDER BY name;
+-- consent recorded 40 days ago (an import of old records, by a superuser)
+INSERT INTO privacy.consent_event (subject, purpose, state, recorded_at, source) VALUES ('9', 'trial', 'granted', now() - interval '40 days', 'import');
+SELECT privacy.grant_consent('9', 'newsletter', source => 'form') > 0 AS ok;
+SELECT subject FROM privacy.retention_due() WHERE subject IN ('7', '8', '9');
+-- the newsletter's retention shortened: that consent lapses too, from the next statement
+SELECT privacy.set_retention('newsletter', interval '1 microsecond');
+SELECT subject FROM privacy.retention_due() WHERE subject IN ('7', '8', '9');
+SELECT privacy.set_retention('newsletter', interval '0');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT r - 'receipts' AS enforced FROM privacy.enforce_retention(batch_size => 10) r;
+SELECT count(*) AS subject_9_rows FROM rights.customers WHERE id = 9;
+SELECT privacy.enforce_retention(batch_size => 0);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- 7. Only privacy admins
+\c - marketing_app
+SELECT privacy.subject_data('9');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT privacy.erase_subject('9');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT privacy.begin_anonymizing();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\c privacy_e2e postgres
+DROP DATABASE rights_db;
