@@ -353,6 +353,22 @@ pub fn attribute_number(relid: pg_sys::Oid, name: &str) -> i16 {
     unsafe { pg_sys::get_attnum(relid, c.as_ptr()) }
 }
 
+/// The OID of type `name` in the extension's schema (InvalidOid without the extension).
+pub fn extension_type(name: &CStr) -> pg_sys::Oid {
+    let Some(nsp) = extension_schema() else { return pg_sys::InvalidOid };
+    // SAFETY: a syscache lookup of a type by name and namespace.
+    unsafe {
+        pg_sys::GetSysCacheOid(
+            pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
+            attnum(pg_sys::TypeRelationId, c"oid"),
+            pg_sys::Datum::from(name.as_ptr()),
+            pg_sys::Datum::from(nsp),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    }
+}
+
 /// Whether column `attno` of `relid` is declared NOT NULL.
 pub fn attribute_not_null(relid: pg_sys::Oid, attno: i16) -> bool {
     // SAFETY: syscache lookup of a pg_attribute row, read and released before returning.

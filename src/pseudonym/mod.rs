@@ -23,22 +23,7 @@ thread_local! {
 
 /// The OID of `privacy.pseudonym` in this database (InvalidOid without the extension).
 pub fn type_oid() -> pg_sys::Oid {
-    *TYPE_OID.with(|c| {
-        c.get(|| {
-            let Some(nsp) = crate::pg::catalog::extension_schema() else { return pg_sys::InvalidOid };
-            // SAFETY: a syscache lookup of a type by name and namespace.
-            unsafe {
-                pg_sys::GetSysCacheOid(
-                    pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
-                    crate::pg::catalog::attnum(pg_sys::TypeRelationId, c"oid"),
-                    pg_sys::Datum::from(c"pseudonym".as_ptr()),
-                    pg_sys::Datum::from(nsp),
-                    pg_sys::Datum::from(0),
-                    pg_sys::Datum::from(0),
-                )
-            }
-        })
-    })
+    *TYPE_OID.with(|c| c.get(|| crate::pg::catalog::extension_type(c"pseudonym")))
 }
 
 /// Declares the fmgr version-1 info function PostgreSQL looks for beside `$name`.

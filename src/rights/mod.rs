@@ -184,6 +184,17 @@ BEGIN
     ON CONFLICT (singleton) DO UPDATE SET name = EXCLUDED.name, contact = EXCLUDED.contact, jurisdiction = EXCLUDED.jurisdiction;
 END $$;
 
+-- A subject column that no longer exists or no longer holds ids: an error, never a silent skip.
+CREATE FUNCTION privacy.subject_column_usable(relation oid, subject_column text, id_kind text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF id_kind IS NULL THEN
+        RAISE EXCEPTION 'subject column "%" of % no longer exists or cannot hold subject ids', subject_column, relation::regclass
+            USING ERRCODE = 'invalid_object_definition',
+                  HINT = 'A privacy admin must run privacy.set_subject() again with the column that holds the subject''s id.';
+    END IF;
+END $$;
+
 -- How a subject id is compared with a subject column of each kind (constant SQL fragments; the
 -- id itself is always the parameter $1).
 CREATE FUNCTION privacy.subject_match(id_kind text) RETURNS text
@@ -212,11 +223,7 @@ BEGIN
             HINT = 'Pass the data subject''s id as the subject tables hold it.';
     END IF;
     FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
-        IF m.id_kind IS NULL THEN
-            RAISE EXCEPTION 'subject column "%" of % no longer exists or cannot hold subject ids', m.subject_column, m.relation::regclass
-                USING ERRCODE = 'invalid_object_definition',
-                      HINT = 'A privacy admin must run privacy.set_subject() again with the column that holds the subject''s id.';
-        END IF;
+        PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
         EXECUTE format('SELECT count(*), coalesce(jsonb_agg(to_jsonb(r) ORDER BY to_jsonb(r)), ''[]'') FROM %s r WHERE r.%I = %s',
                        m.relation::regclass, m.subject_column, privacy.subject_match(m.id_kind))
             USING subject INTO n, found_rows;
@@ -292,11 +299,7 @@ BEGIN
             HINT = 'Use mode => ''delete'' (remove the rows) or ''anonymize'' (rewrite them with the masking rules).';
     END IF;
     FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
-        IF m.id_kind IS NULL THEN
-            RAISE EXCEPTION 'subject column "%" of % no longer exists or cannot hold subject ids', m.subject_column, m.relation::regclass
-                USING ERRCODE = 'invalid_object_definition',
-                      HINT = 'A privacy admin must run privacy.set_subject() again with the column that holds the subject''s id.';
-        END IF;
+        PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
         IF mode = 'anonymize' AND (m.subject_column_masked OR m.subject_column_nullable) THEN
             -- the rows, found by their raw subject column and locked, then rewritten by row address
             EXECUTE format('SELECT array_agg(s.tableoid) AS rels, array_agg(s.ctid) AS tids FROM (SELECT r.tableoid, r.ctid FROM %s r WHERE r.%I = %s FOR UPDATE) s',
