@@ -37,6 +37,19 @@ FROM privacy.subject_map() WHERE relation::regclass::text LIKE 'rights.%' ORDER 
 SELECT relation, id_kind FROM privacy.subject_tables WHERE relation::text LIKE 'rights.%' ORDER BY 1;
 SELECT relation::regclass, constraint_name, references_table::regclass FROM privacy.unmapped_subject_references() WHERE relation::regclass::text LIKE 'rights.%';
 
+-- consent filters work on the pseudonym subject column too: subject 9 gave no consent
+INSERT INTO rights.visits VALUES ('9', '/no-consent');
+SELECT privacy.allow_purpose('marketing_app', 'newsletter');
+GRANT USAGE ON SCHEMA rights TO marketing_app;
+GRANT SELECT, UPDATE ON rights.visits TO marketing_app;
+\c - marketing_app
+SET privacy.purpose = 'newsletter';
+SELECT page FROM rights.visits ORDER BY page;
+SELECT page FROM rights.visits ORDER BY page FOR UPDATE;
+\c - postgres
+SELECT page FROM rights.visits ORDER BY page;
+DELETE FROM rights.visits WHERE page = '/no-consent';
+
 -- 2. Access and portability: every row about subject 7, by table, and its consent history; the
 -- subject column's index is used, no table is read in full
 SELECT pg_stat_force_next_flush();
