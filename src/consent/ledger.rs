@@ -140,8 +140,10 @@ CREATE FUNCTION privacy.ledger_lock(key bytea) RETURNS bytea
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE head privacy.ledger_head;
 BEGIN
-    INSERT INTO privacy.ledger_head (subject_key) VALUES (key) ON CONFLICT DO NOTHING;
-    SELECT * INTO head FROM privacy.ledger_head h WHERE h.subject_key = key FOR UPDATE;
+    -- one statement creates the head if needed and locks it
+    INSERT INTO privacy.ledger_head AS h (subject_key) VALUES (key)
+    ON CONFLICT (subject_key) DO UPDATE SET subject_key = h.subject_key
+    RETURNING h.* INTO head;
     IF head.event_id IS NULL THEN
         SELECT e.event_id, e.hash INTO head.event_id, head.hash
         FROM privacy.consent_event e

@@ -297,11 +297,9 @@ CREATE TABLE privacy.consent_event (
     subject_bigint bigint GENERATED ALWAYS AS (privacy.subject_as_bigint(subject)) STORED,
     subject_uuid   uuid GENERATED ALWAYS AS (privacy.subject_as_uuid(subject)) STORED
 );
-CREATE INDEX consent_event_subject ON privacy.consent_event (subject, event_id);
-CREATE INDEX consent_event_chain ON privacy.consent_event (subject_key, hash);
+-- a subject's events in order (its chain's tail, per-subject checks), and who follows whom
+CREATE INDEX consent_event_key ON privacy.consent_event (subject_key, event_id);
 CREATE INDEX consent_event_links ON privacy.consent_event (subject_key, prev_hash);
-CREATE INDEX consent_event_bigint ON privacy.consent_event (subject_bigint, event_id) WHERE subject_bigint IS NOT NULL;
-CREATE INDEX consent_event_uuid ON privacy.consent_event (subject_uuid, event_id) WHERE subject_uuid IS NOT NULL;
 -- Current state, one row per (purpose, reading of the subject): consent is active while
 -- active_until > statement_timestamp() (infinity without expiry, -infinity once withdrawn).
 CREATE TABLE privacy.consent_bigint (
@@ -362,16 +360,18 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     until timestamptz := privacy.consent_until(NEW.state, NEW.valid_until, NEW.recorded_at,
                                                (SELECT p.retention FROM privacy.purpose p WHERE p.name = NEW.purpose));
+    -- only the readings some subject column uses are kept current (set_subject fills in a new one)
+    kinds text[] := privacy.subject_id_kinds();
 BEGIN
     IF NEW.subject IS NULL THEN
         RETURN NULL;  -- an erased subject (a restore reloads its events): no consent state
     END IF;
-    IF NEW.subject_bigint IS NOT NULL THEN
+    IF NEW.subject_bigint IS NOT NULL AND 'integer' = ANY (kinds) THEN
         INSERT INTO privacy.consent_bigint AS c VALUES (NEW.purpose, NEW.subject_bigint, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
             WHERE c.event_id < EXCLUDED.event_id;
     END IF;
-    IF NEW.subject_uuid IS NOT NULL THEN
+    IF NEW.subject_uuid IS NOT NULL AND 'uuid' = ANY (kinds) THEN
         INSERT INTO privacy.consent_uuid AS c VALUES (NEW.purpose, NEW.subject_uuid, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
             WHERE c.event_id < EXCLUDED.event_id;
@@ -379,9 +379,11 @@ BEGIN
     INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
     ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
         WHERE c.event_id < EXCLUDED.event_id;
-    INSERT INTO privacy.consent_pseudonym AS c VALUES (NEW.purpose, NEW.subject_key, until, NEW.event_id)
-    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
-        WHERE c.event_id < EXCLUDED.event_id;
+    IF 'pseudonym' = ANY (kinds) THEN
+        INSERT INTO privacy.consent_pseudonym AS c VALUES (NEW.purpose, NEW.subject_key, until, NEW.event_id)
+        ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+            WHERE c.event_id < EXCLUDED.event_id;
+    END IF;
     IF NEW.event_id > coalesce(pg_catalog.pg_sequence_last_value('privacy.consent_event_event_id_seq'::pg_catalog.regclass), 0) THEN
         PERFORM pg_catalog.setval('privacy.consent_event_event_id_seq'::pg_catalog.regclass, NEW.event_id);
     END IF;
@@ -389,6 +391,46 @@ BEGIN
 END $$;
 CREATE TRIGGER applied AFTER INSERT ON privacy.consent_event
     FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_applied();
+
+-- Fills in the current state under every reading from the history (set_subject calls it when a
+-- subject column brings a reading into use); a later event always wins, so it may run any time.
+CREATE FUNCTION privacy.rebuild_consent_state() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO privacy.consent_bigint AS c
+    SELECT DISTINCT ON (e.purpose, e.subject_bigint) e.purpose, e.subject_bigint,
+           privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
+    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    WHERE e.subject_bigint IS NOT NULL ORDER BY e.purpose, e.subject_bigint, e.event_id DESC
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+    INSERT INTO privacy.consent_uuid AS c
+    SELECT DISTINCT ON (e.purpose, e.subject_uuid) e.purpose, e.subject_uuid,
+           privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
+    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    WHERE e.subject_uuid IS NOT NULL ORDER BY e.purpose, e.subject_uuid, e.event_id DESC
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+    INSERT INTO privacy.consent_pseudonym AS c
+    SELECT DISTINCT ON (e.purpose, e.subject_key) e.purpose, e.subject_key,
+           privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
+    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    WHERE e.subject IS NOT NULL ORDER BY e.purpose, e.subject_key, e.event_id DESC
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+END $$;
+REVOKE ALL ON FUNCTION privacy.rebuild_consent_state() FROM PUBLIC;
+-- A subject column may bring a reading into use (set_subject, or a restore loading the subject
+-- tables after the history): fill in its state.
+CREATE FUNCTION privacy.subject_tables_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM privacy.rebuild_consent_state();
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION privacy.subject_tables_changed() FROM PUBLIC;
+CREATE TRIGGER rebuild_state AFTER INSERT OR UPDATE ON privacy.subject_table
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.subject_tables_changed();
 
 SELECT pg_catalog.pg_extension_config_dump('privacy.purpose', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_table', '');
@@ -502,6 +544,10 @@ RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, p
 DECLARE
     id bigint;
     kinds text[] := privacy.subject_id_kinds();
+    k bytea;
+    prev bytea;
+    h bytea;
+    at timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     IF subject IS NULL OR purpose IS NULL THEN
         RAISE EXCEPTION 'subject and purpose are required' USING ERRCODE = 'null_value_not_allowed',
@@ -522,12 +568,19 @@ BEGIN
         RAISE EXCEPTION 'consent would expire before it is recorded'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a future expires_at, or none.';
     END IF;
-    -- The subject's chain is locked before the event gets its id, so a chain's ids increase.
-    PERFORM privacy.ledger_lock(privacy.ledger_subject_key(subject));
-    INSERT INTO privacy.consent_event (subject, purpose, state, valid_until, source)
-    VALUES (record_consent_event.subject, record_consent_event.purpose, record_consent_event.state,
-            record_consent_event.valid_until, record_consent_event.source)
-    RETURNING event_id INTO id;
+    -- The event is chained here (the trigger keeps events that come with their hash): the
+    -- subject's chain is locked before the event gets its id, so a chain's ids increase.
+    k := privacy.ledger_subject_key(subject);
+    prev := privacy.ledger_lock(k);
+    id := pg_catalog.nextval('privacy.consent_event_event_id_seq'::pg_catalog.regclass);
+    h := privacy.ledger_event_hash(prev, id, k, record_consent_event.purpose, record_consent_event.state,
+                                   record_consent_event.valid_until, at, session_user, record_consent_event.source);
+    INSERT INTO privacy.consent_event (event_id, subject, purpose, state, valid_until, recorded_at, recorded_by, source,
+                                       subject_key, prev_hash, hash)
+    OVERRIDING SYSTEM VALUE
+    VALUES (id, record_consent_event.subject, record_consent_event.purpose, record_consent_event.state,
+            record_consent_event.valid_until, at, session_user, record_consent_event.source, k, prev, h);
+    UPDATE privacy.ledger_head x SET event_id = id, hash = h WHERE x.subject_key = k;
     RETURN id;
 END $$;
 REVOKE ALL ON FUNCTION privacy.record_consent_event(text, text, text, timestamptz, text) FROM PUBLIC;
@@ -547,9 +600,7 @@ RETURNS TABLE (event_id bigint, purpose text, state text, valid_until timestampt
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT e.event_id, e.purpose, e.state, e.valid_until, e.recorded_at, e.recorded_by, e.source
     FROM privacy.consent_event e
-    WHERE e.subject = consent_history.subject
-       OR e.subject_bigint = privacy.subject_as_bigint(consent_history.subject)
-       OR e.subject_uuid = privacy.subject_as_uuid(consent_history.subject)
+    WHERE e.subject_key = privacy.ledger_subject_key(consent_history.subject) AND e.subject IS NOT NULL
     ORDER BY e.event_id
 $$;
 

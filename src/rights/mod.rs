@@ -23,6 +23,7 @@ use pgrx::prelude::*;
 use crate::consent::registry::registry;
 use crate::context::{self, Scope};
 use crate::masking::rules::resolve;
+use crate::pg::cache::{watch_relation, Cached, CachedMap, Class};
 use crate::pg::catalog;
 
 /// `privacy.begin_anonymizing()`: opens the anonymizing scope; returns the depth to close.
@@ -96,6 +97,47 @@ fn erase_order() -> Vec<pg_sys::Oid> {
     ordered
 }
 
+/// One subject table as the rights functions act on it.
+#[derive(Clone)]
+struct MapEntry {
+    relid: pg_sys::Oid,
+    column: String,
+    kind: Option<String>,
+    nullable: bool,
+    subject_masked: bool,
+    masked: Vec<String>,
+}
+
+thread_local! {
+    /// The map, computed once per backend and again after a change to a subject table (rules,
+    /// foreign keys, columns: each sends a relcache invalidation of the table) or the registry.
+    static MAP: Cached<Vec<MapEntry>> = const { Cached::new(Class::Relations) };
+}
+
+fn map() -> std::rc::Rc<Vec<MapEntry>> {
+    MAP.with(|c| {
+        c.get(|| {
+            let reg = registry();
+            erase_order()
+                .into_iter()
+                .filter_map(|relid| {
+                    let subject = reg.subjects.get(&relid)?;
+                    watch_relation(relid, Class::Relations);
+                    let masked: Vec<String> = resolve(relid, true).into_iter().map(|r| r.column).collect();
+                    Some(MapEntry {
+                        relid,
+                        column: subject.column.clone(),
+                        kind: subject.kind.map(|k| k.name().to_owned()),
+                        nullable: !catalog::attribute_not_null(relid, subject.attno),
+                        subject_masked: masked.contains(&subject.column),
+                        masked,
+                    })
+                })
+                .collect()
+        })
+    })
+}
+
 /// `privacy.subject_map()`: every subject table pg_privacy acts on for a data subject, in the
 /// order erasure deletes from them (tables referencing others first), with how the subject is
 /// found there and what anonymizing can rewrite.
@@ -113,18 +155,10 @@ fn subject_map() -> TableIterator<
         name!(masked_columns, Vec<String>),
     ),
 > {
-    let reg = registry();
-    let rows: Vec<_> = erase_order()
-        .into_iter()
+    let rows: Vec<_> = map()
+        .iter()
         .enumerate()
-        .filter_map(|(i, relid)| {
-            let subject = reg.subjects.get(&relid)?;
-            let rules = resolve(relid, true);
-            let masked: Vec<String> = rules.iter().map(|r| r.column.clone()).collect();
-            let nullable = !catalog::attribute_not_null(relid, subject.attno);
-            let subject_masked = masked.contains(&subject.column);
-            Some((i as i32 + 1, relid, subject.column.clone(), subject.kind.map(|k| k.name().to_owned()), nullable, subject_masked, masked))
-        })
+        .map(|(i, e)| (i as i32 + 1, e.relid, e.column.clone(), e.kind.clone(), e.nullable, e.subject_masked, e.masked.clone()))
         .collect();
     TableIterator::new(rows)
 }
@@ -169,6 +203,9 @@ CREATE TABLE privacy.erasure_receipt (
 );
 REVOKE ALL ON privacy.controller, privacy.erasure_receipt FROM PUBLIC;
 GRANT SELECT ON privacy.controller, privacy.erasure_receipt TO privacy_admin;
+-- privacy admins read the consent history (subject_data); governed sessions never may
+-- (keys::SECRET_TABLES), whatever they are granted
+GRANT SELECT ON privacy.consent_event TO privacy_admin;
 SELECT pg_catalog.pg_extension_config_dump('privacy.controller', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.erasure_receipt', '');
 
@@ -195,26 +232,15 @@ BEGIN
     END IF;
 END $$;
 
--- How a subject id is compared with a subject column of each kind (constant SQL fragments; the
--- id itself is always the parameter $1).
-CREATE FUNCTION privacy.subject_match(id_kind text) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE id_kind
-        WHEN 'integer' THEN 'privacy.subject_as_bigint($1)'
-        WHEN 'uuid' THEN 'privacy.subject_as_uuid($1)'
-        WHEN 'text' THEN '$1'
-        WHEN 'pseudonym' THEN 'privacy.pseudonymize(privacy.subject_canonical($1))'
-    END
-$$;
 
 -- Everything about one data subject (GDPR Art. 15 and 20): every row of every subject table that
 -- is about it, grouped by table, and its consent history. Runs with the caller's rights.
+-- (ledger_subject_key is called as the function's owner's helper: EXECUTE for privacy admins.)
 CREATE FUNCTION privacy.subject_data(subject text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m record;
     found_rows jsonb;
-    n bigint;
     tables jsonb := '[]';
 BEGIN
     PERFORM privacy.require_admin('export a data subject''s data');
@@ -224,10 +250,8 @@ BEGIN
     END IF;
     FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
         PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
-        EXECUTE format('SELECT count(*), coalesce(jsonb_agg(to_jsonb(r) ORDER BY to_jsonb(r)), ''[]'') FROM %s r WHERE r.%I = %s',
-                       m.relation::regclass, m.subject_column, privacy.subject_match(m.id_kind))
-            USING subject INTO n, found_rows;
-        IF n > 0 THEN
+        found_rows := privacy.subject_rows(m.relation, subject)::jsonb;
+        IF jsonb_array_length(found_rows) > 0 THEN
             tables := tables || jsonb_build_object('table', m.relation::regclass::text, 'subject_column', m.subject_column, 'rows', found_rows);
         END IF;
     END LOOP;
@@ -239,7 +263,8 @@ BEGIN
         'consent', (SELECT coalesce(jsonb_agg(jsonb_build_object('purpose', h.purpose, 'state', h.state, 'valid_until', h.valid_until,
                                                                  'recorded_at', h.recorded_at, 'recorded_by', h.recorded_by, 'source', h.source)
                                               ORDER BY h.event_id), '[]')
-                    FROM privacy.consent_history(subject) h));
+                    FROM privacy.consent_event h
+                    WHERE h.subject_key = privacy.ledger_subject_key(subject_data.subject) AND h.subject IS NOT NULL));
 END $$;
 
 -- Removes a subject's consent state and its id from the consent history (the ledger keeps the
@@ -264,11 +289,14 @@ BEGIN
 END $$;
 
 CREATE FUNCTION privacy.record_erasure(subject text, mode text, reason text, tables jsonb, started_at timestamptz)
-RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE id bigint;
+BEGIN
     INSERT INTO privacy.erasure_receipt (subject_key, mode, reason, tables, started_at, finished_at)
     VALUES (privacy.ledger_subject_key(subject), mode, reason, tables, started_at, clock_timestamp())
-    RETURNING receipt_id
-$$;
+    RETURNING receipt_id INTO id;
+    RETURN id;
+END $$;
 
 -- Erases a data subject (GDPR Art. 17) in one transaction: deletes its rows from every subject
 -- table, tables referencing others first, or (mode => 'anonymize') rewrites them with each
@@ -319,9 +347,7 @@ BEGIN
             END IF;
             action := 'anonymized';
         ELSE
-            EXECUTE format('DELETE FROM %s r WHERE r.%I = %s', m.relation::regclass, m.subject_column, privacy.subject_match(m.id_kind))
-                USING subject;
-            GET DIAGNOSTICS n = ROW_COUNT;
+            n := privacy.delete_subject_rows(m.relation, subject);
             action := 'deleted';
         END IF;
         done := done || jsonb_build_object('table', m.relation::regclass::text, 'action', action, 'rows', n);
@@ -448,12 +474,127 @@ END $$;
 REVOKE ALL ON FUNCTION privacy.set_controller(text, text, text), privacy.subject_data(text), privacy.erase_subject(text, text, text),
     privacy.erase_consent_records(text), privacy.record_erasure(text, text, text, jsonb, timestamptz), privacy.retention_due(),
     privacy.enforce_retention(text, integer), privacy.consent_receipt(text, text), privacy.subject_map(),
-    privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer) FROM PUBLIC;
+    privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer),
+    privacy.subject_rows(oid, text), privacy.delete_subject_rows(oid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.ledger_subject_key(text) TO privacy_admin;
 GRANT EXECUTE ON FUNCTION privacy.set_controller(text, text, text), privacy.subject_data(text), privacy.erase_subject(text, text, text),
     privacy.erase_consent_records(text), privacy.record_erasure(text, text, text, jsonb, timestamptz), privacy.retention_due(),
     privacy.enforce_retention(text, integer), privacy.consent_receipt(text, text), privacy.subject_map(),
-    privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer) TO privacy_admin;
+    privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer),
+    privacy.subject_rows(oid, text), privacy.delete_subject_rows(oid, text) TO privacy_admin;
 "#,
     name = "subject_rights",
-    requires = ["consent_api", "consent_ledger", "pseudonym_type", subject_map, unmapped_subject_references, begin_anonymizing, end_anonymizing]
+    requires = ["consent_api", "consent_ledger", "pseudonym_type", subject_map, subject_match, unmapped_subject_references, begin_anonymizing, end_anonymizing,
+                subject_rows, delete_subject_rows]
 );
+
+// ------------------------------------------------------------------ per-table statements
+
+/// `privacy.subject_match(id_kind)`: how a subject id is compared with a subject column of each
+/// kind, as a constant SQL expression over the id `$1` (NULL for an unknown kind).
+#[pg_extern(immutable, parallel_safe)]
+fn subject_match(kind: &str) -> Option<&'static str> {
+    match kind {
+        "integer" => Some("privacy.subject_as_bigint($1)"),
+        "uuid" => Some("privacy.subject_as_uuid($1)"),
+        "text" => Some("$1"),
+        "pseudonym" => Some("privacy.pseudonymize(privacy.subject_canonical($1))"),
+        _ => None,
+    }
+}
+
+fn quoted(name: &str) -> String {
+    let Ok(c) = std::ffi::CString::new(name) else { return String::new() };
+    // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy, NUL-terminated.
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::quote_identifier(c.as_ptr())).to_string_lossy().into_owned() }
+}
+
+/// The subject table's name, schema-qualified and quoted by PostgreSQL.
+fn qualified(relid: pg_sys::Oid) -> String {
+    // SAFETY: lsyscache lookups returning palloc'd names, or NULL for a missing relation.
+    unsafe {
+        let (nsp, rel) = (pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)), pg_sys::get_rel_name(relid));
+        if nsp.is_null() || rel.is_null() {
+            return String::new();
+        }
+        let name = |p: *mut std::ffi::c_char| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+        format!("{}.{}", quoted(&name(nsp)), quoted(&name(rel)))
+    }
+}
+
+thread_local! {
+    /// One prepared statement per (subject table, export or delete), kept across calls: PostgreSQL
+    /// re-plans it when the table changes; the map is dropped with the subject map.
+    static STATEMENTS: CachedMap<(pg_sys::Oid, bool), Option<std::rc::Rc<pgrx::spi::OwnedPreparedStatement>>> =
+        CachedMap::new(Class::Relations);
+}
+
+/// The prepared statement that exports (`delete` false) or deletes the rows of one subject table
+/// about subject `$1`. The text names the table and column from the catalog, quoted by PostgreSQL;
+/// the subject id is only ever the parameter.
+fn statement(relid: pg_sys::Oid, delete: bool) -> Option<std::rc::Rc<pgrx::spi::OwnedPreparedStatement>> {
+    STATEMENTS.with(|c| {
+        c.get((relid, delete), |(relid, delete)| {
+            let entry = map().iter().find(|e| e.relid == relid).cloned()?;
+            let matches = subject_match(entry.kind.as_deref()?)?;
+            let (table, column) = (qualified(relid), quoted(&entry.column));
+            let text = if delete {
+                format!("DELETE FROM {table} r WHERE r.{column} = {matches}")
+            } else {
+                // as text: the JSON PostgreSQL renders, passed through untouched (numbers keep
+                // their scale, timestamps their format)
+                format!("SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY to_jsonb(r)), '[]')::text FROM {table} r WHERE r.{column} = {matches}")
+            };
+            Spi::connect(|client| {
+                let args = [pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::TEXTOID)];
+                let prepared = if delete { client.prepare_mut(text.as_str(), &args) } else { client.prepare(text.as_str(), &args) };
+                prepared.ok().map(|p| std::rc::Rc::new(p.keep()))
+            })
+        })
+    })
+}
+
+fn spi_failed(relid: pg_sys::Oid, error: pgrx::spi::SpiError) -> ! {
+    crate::pg::errors::raise(
+        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        format!("could not run pg_privacy's statement on {}: {error}", catalog::relation_name(relid)),
+        "Run privacy.subject_map() to see the subject tables; report this if they look right.",
+    )
+}
+
+fn unusable(relid: pg_sys::Oid) -> ! {
+    crate::pg::errors::raise(
+        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+        format!("{} is not a subject table with a usable subject column", catalog::relation_name(relid)),
+        "A privacy admin must run privacy.set_subject() again with the column that holds the subject's id.",
+    )
+}
+
+/// `privacy.subject_rows(relation, subject)`: the rows of one subject table about the subject, as
+/// the text of a JSON array (used by `privacy.subject_data`). Runs with the caller's rights.
+#[pg_extern(stable, parallel_unsafe)]
+fn subject_rows(relation: pg_sys::Oid, subject: &str) -> String {
+    crate::admin::require_admin("export a data subject's data");
+    let Some(stmt) = statement(relation, false) else { unusable(relation) };
+    let value = Spi::connect(|client| {
+        let args = [pgrx::datum::DatumWithOid::from(subject)];
+        client.select(&*stmt, Some(1), &args).and_then(|t| t.first().get_one::<String>())
+    });
+    match value {
+        Ok(rows) => rows.unwrap_or_else(|| "[]".to_owned()),
+        Err(e) => spi_failed(relation, e),
+    }
+}
+
+/// `privacy.delete_subject_rows(relation, subject)`: deletes the rows of one subject table about
+/// the subject; returns how many (used by `privacy.erase_subject`). Runs with the caller's rights.
+#[pg_extern(volatile, parallel_unsafe)]
+fn delete_subject_rows(relation: pg_sys::Oid, subject: &str) -> i64 {
+    crate::admin::require_admin("erase a data subject's data");
+    let Some(stmt) = statement(relation, true) else { unusable(relation) };
+    let deleted = Spi::connect_mut(|client| {
+        let args = [pgrx::datum::DatumWithOid::from(subject)];
+        client.update(&*stmt, None, &args).map(|t| t.len() as i64)
+    });
+    deleted.unwrap_or_else(|e| spi_failed(relation, e))
+}

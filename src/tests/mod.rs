@@ -288,4 +288,42 @@ mod tests {
         Spi::run("SECURITY LABEL FOR privacy ON COLUMN t_orders_102008.card IS 'MASKED WITH VALUE NULL'").unwrap();
         assert_eq!(count("SELECT count(*) FROM privacy.masking_rules WHERE \"table\" = 't_orders_102008'::regclass"), 1);
     }
+
+    #[pg_test]
+    fn ledger_hash_is_public_and_deterministic() {
+        // The hash depends on every field and on nothing else: an auditor recomputes it anywhere.
+        let h = |source: &str| {
+            text(&format!(
+                "SELECT encode(privacy.ledger_event_hash(NULL, 1, '\\x01'::bytea, 'news', 'granted', NULL, '2026-01-01 00:00:00+00', 'app', '{source}'), 'hex')"
+            ))
+            .unwrap()
+        };
+        assert_eq!(h("form"), h("form"));
+        assert_ne!(h("form"), h("form2"));
+        assert_eq!(h("form").len(), 64);
+    }
+
+    #[pg_test]
+    fn subject_match_knows_every_kind() {
+        for kind in ["integer", "uuid", "text", "pseudonym"] {
+            assert!(text(&format!("SELECT privacy.subject_match('{kind}')")).is_some_and(|m| m.contains("$1")), "{kind}");
+        }
+        assert_eq!(text("SELECT privacy.subject_match('float')"), None);
+    }
+
+    #[pg_test]
+    fn consent_lapses_with_retention() {
+        Spi::run("SELECT privacy.create_purpose('t_trial', true, retention => interval '30 days')").unwrap();
+        Spi::run("CREATE TABLE t_people (id int PRIMARY KEY)").unwrap();
+        Spi::run("SELECT privacy.set_subject('t_people', 'id')").unwrap();
+        Spi::run("INSERT INTO privacy.consent_event (subject, purpose, state, recorded_at) VALUES ('1', 't_trial', 'granted', now() - interval '40 days')").unwrap();
+        Spi::run("SELECT privacy.grant_consent('2', 't_trial')").unwrap();
+        assert_eq!(count("SELECT count(*) FROM privacy.consent_bigint WHERE purpose = 't_trial' AND active_until > now()"), 1);
+        assert_eq!(text("SELECT string_agg(subject, ',') FROM privacy.retention_due()").as_deref(), Some("1"));
+    }
+
+    #[pg_test(error = "retention must be positive, got -1 days")]
+    fn negative_retention_is_refused() {
+        Spi::run("SELECT privacy.create_purpose('t_bad', true, retention => interval '-1 day')").unwrap();
+    }
 }
