@@ -22,6 +22,7 @@ selected() {
   return 1
 }
 for file in "$root"/benches/*.sql; do
+  [ "$(basename "$file")" = lib.sql ] && continue   # helpers the other benchmarks load
   selected "$(basename "$file")" "$@" || continue
   echo "== $(basename "$file")"
   psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d bench -f "$file" || { echo "!!! $(basename "$file") failed"; status=1; }
