@@ -229,7 +229,10 @@ pub unsafe fn mark_masked_plan(stmt: *mut pg_sys::PlannedStmt) {
 /// # Safety
 /// `stmt` must be a valid PlannedStmt about to run.
 pub unsafe fn check_executed_plan(stmt: *mut pg_sys::PlannedStmt) {
-    if catalog::pg_catalog_relation(c"pg_dist_partition") == pg_sys::InvalidOid {
+    // A parallel worker runs a copy of its leader's plan without the plan's dependency list
+    // (where the mark is); the leader checked the plan before starting it.
+    // SAFETY: reads a backend global.
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 || catalog::pg_catalog_relation(c"pg_dist_partition") == pg_sys::InvalidOid {
         return;
     }
     let marker = crate::pg::marker::type_oid();

@@ -24,6 +24,13 @@ SELECT code, ceo_phone FROM :countries_shard ORDER BY code;
 COPY :customers_shard (id, email) TO STDOUT;
 -- the table itself, queried from the worker, is masked too
 SELECT id, email FROM crm.customers WHERE id = 3;
+-- and in parallel workers (the shard's plan runs in a worker process)
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SELECT id, email, ssn FROM :customers_shard ORDER BY id;
+SELECT id, email FROM crm.customers WHERE id = 3;
+RESET force_parallel_mode;
 -- no keyed-function oracle on the worker either
 SELECT privacy.hash('shared@example.com');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
