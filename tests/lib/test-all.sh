@@ -29,6 +29,12 @@ layer() {
   # A layer that skips part of its work says so in its log; the reader sees it here too.
   grep -E '^[A-Za-z0-9_-]+(\[[a-z0-9]+\])?: skipped' "$log" || true
   passed=${counts% *} failed=${counts#* }
+  # A layer that ran no test and did not say it skipped is a broken runner, not a pass.
+  if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] &&
+     ! grep -qE '^[A-Za-z0-9_-]+(\[[a-z0-9]+\])?: skipped' "$log"; then
+    echo "!!! $name ran no test"
+    status=1
+  fi
   if [ "$status" -ne 0 ]; then
     broken+=("$name")
     tail -n 60 "$log"
@@ -82,4 +88,6 @@ fi
 
 [ ${#broken[@]} -gt 0 ] && echo "failed layers: ${broken[*]}"
 echo "summary: $total_passed passed, $total_failed failed"
+# A run in which nothing passed proves nothing; it fails even if nothing failed.
+[ "$total_passed" -gt 0 ] || { echo "no test ran"; exit 1; }
 [ ${#broken[@]} -eq 0 ] && [ "$total_failed" -eq 0 ]
