@@ -2,6 +2,7 @@
 //! an error instead of a silently accepted placeholder.
 //!
 //! - `privacy.masked_by_default` (superuser): every unlabelled non-superuser role is masked.
+//! - `privacy.break_glass_max_duration` (superuser): the longest break-glass window.
 //! - `privacy.purpose` (any role): the purpose the session acts for. Which purposes a role may
 //!   act for is consent's business; its check is installed by `consent::init` so that this module
 //!   does not depend on consent.
@@ -14,6 +15,10 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 /// `privacy.masked_by_default`. Superuser-only (PGC_SUSET): no masked role can switch it off.
 pub static MASKED_BY_DEFAULT: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// `privacy.break_glass_max_duration`: the longest break-glass window, in seconds. Superuser-only,
+/// so the people allowed to break the glass cannot lengthen their own windows.
+pub static BREAK_GLASS_MAX_DURATION: GucSetting<i32> = GucSetting::<i32>::new(3600);
 
 /// Storage of `privacy.purpose` (owned by PostgreSQL's GUC machinery).
 static mut PURPOSE: *mut std::ffi::c_char = std::ptr::null_mut();
@@ -86,6 +91,16 @@ pub fn init() {
         &MASKED_BY_DEFAULT,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"privacy.break_glass_max_duration",
+        c"Longest break-glass window privacy.break_glass() may open.",
+        c"Only superusers can change it.",
+        &BREAK_GLASS_MAX_DURATION,
+        1,
+        7 * 24 * 3600,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
     );
     // SAFETY: defining a string GUC during library load; the storage and callbacks live as long
     // as the library. Then the prefix is reserved, after every privacy.* GUC is defined.

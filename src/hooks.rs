@@ -137,6 +137,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         PLANNING_MASKED.with(|m| m.set(false));
         return p;
     }
+    masking::break_glass::tick();
     masking::utility::check_role_switch();
     // SAFETY: parse is a valid Query (the planner's argument).
     unsafe {
@@ -148,7 +149,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         crate::distributed::refuse_distributing_subject_tables(p.parse);
         PLANNING_MASKED.with(|m| m.set(masked));
         p.masked = masked;
-        masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
+        masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));
         if masked {
             p.parse = masking::rewrite::mask_statement(p.parse);
             p.guc_level = crate::distributed::before_citus_plans_masked();
@@ -160,7 +161,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         if filtered {
             consent::utility::refuse_counters_and_copies(p.parse);
         }
-        if context::scoped() {
+        if context::scoped() || masking::break_glass::active() {
             p.cursor_options &= !(pg_sys::CURSOR_OPT_PARALLEL_OK as i32);
         }
     }
@@ -187,6 +188,7 @@ unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, maske
         if touches {
             // A plan made for one role's masking and filters must not serve another.
             (*stmt).dependsOnRole = true;
+            masking::break_glass::mark_plan(stmt);
         }
     }
 }
@@ -279,6 +281,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             return u;
         }
         u.governed = true;
+        masking::break_glass::tick();
         if !allowed_while_switched(stmt) {
             masking::utility::check_role_switch();
         }
@@ -286,7 +289,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         let masked = masking::masked_for(&roles);
         let filtered = consent::filter::filtered(&roles);
         u.masked = masked;
-        masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
+        masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));
         context::check_new_owner(stmt);
         crate::distributed::check_shard_rename(stmt);
         guards::check_change(stmt, |rel| {
@@ -366,6 +369,7 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
 unsafe extern "C-unwind" fn before_executor_start() {
     if anything_governed() {
         // Cached plans skip the planner: the role-switch check runs here too.
+        masking::break_glass::tick();
         masking::utility::check_role_switch();
     }
 }
@@ -401,11 +405,12 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
         }
         // The owners are now governing roles (the session's already, or open scopes), so this
         // asks about every role governing the statement without building a list of them.
-        let masked = masking::rules::any_rules() && masking::roles::any_masked_role() && context::any_governing(masking::roles::is_masked);
-        masking::side_channels::set_statement_masked(masked || masking::roles::is_masked(context::login()));
+        let masked = masking::rules::any_rules() && masking::roles::any_masked_role() && context::any_governing(masking::roles::masks_now);
+        masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));
         r.rule_errors = masked;
         if masked && !stmt.is_null() {
             crate::distributed::check_executed_plan(stmt);
+            masking::break_glass::check_plan(stmt);
         }
     }
     r

@@ -9,6 +9,7 @@
 //!
 //! Who is masked is [`roles`]; who governs a statement is `crate::context`.
 
+pub mod break_glass;
 pub mod labels;
 pub mod rewrite;
 pub mod roles;
@@ -20,6 +21,9 @@ use pgrx::pg_sys;
 
 pub fn init() {
     labels::init();
+    break_glass::init();
+    // Whether a role is governed at all follows its label, not an open break-glass window: the
+    // ownership and role-switch checks built on it must hold after the window.
     crate::context::register_governed(roles::is_masked);
 }
 
@@ -28,11 +32,11 @@ pub fn masked_now() -> bool {
     if !roles::any_masked_role() {
         return false;
     }
-    crate::context::any_governing(roles::is_masked)
+    crate::context::any_governing(roles::masks_now)
 }
 
 /// Whether a statement governed by `roles` (the session's governing roles and the owners of code
 /// it runs) is masked.
 pub fn masked_for(roles: &[pg_sys::Oid]) -> bool {
-    roles::any_masked_role() && roles.iter().any(|r| roles::is_masked(*r))
+    roles::any_masked_role() && roles.iter().any(|r| roles::masks_now(*r))
 }

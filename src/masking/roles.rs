@@ -82,8 +82,15 @@ pub fn masked_because(role: pg_sys::Oid) -> Option<MaskedBecause> {
     DECISIONS.with(|d| d.get((role, by_default), |(role, by_default)| decide(role, &labels(), by_default)))
 }
 
+/// Whether `role` is masked by its labels (what ownership and role-switch checks ask).
 pub fn is_masked(role: pg_sys::Oid) -> bool {
     masked_because(role).is_some()
+}
+
+/// Whether what `role` reads now is masked: [`is_masked`], unless the role is the login and its
+/// break-glass window is open (`masking::break_glass`).
+pub fn masks_now(role: pg_sys::Oid) -> bool {
+    is_masked(role) && !super::break_glass::lifts(role)
 }
 
 /// Every masked role and why: the function behind the `privacy.masked_roles` view, computed by the

@@ -8,7 +8,7 @@ SELECT privacy.random_key();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO privacy.key (key) VALUES ('\x00');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
--- no setting carries it (the only privacy.* setting is masked_by_default)
+-- no setting carries it (the privacy.* settings are listed; none holds key bytes)
 SELECT name FROM pg_settings WHERE name LIKE 'privacy.%';
 SELECT count(*) AS settings_with_key_bytes FROM pg_settings WHERE setting ILIKE '%0001020304%';
 -- no function source carries it (prosrc of C functions is the symbol name)
