@@ -29,6 +29,7 @@ mod masking;
 mod pg;
 mod pseudonym;
 mod rights;
+mod tools;
 
 /// Name of our security label provider.
 pub const PROVIDER: &str = "privacy";

@@ -529,3 +529,23 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
         code
     }
 }
+
+/// `name` quoted as an SQL identifier where needed (PostgreSQL's quote_identifier).
+pub fn quote_ident(name: &str) -> String {
+    let Ok(c) = CString::new(name) else { return String::new() };
+    // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy, NUL-terminated.
+    unsafe { CStr::from_ptr(pg_sys::quote_identifier(c.as_ptr())).to_string_lossy().into_owned() }
+}
+
+/// A relation's name, schema-qualified and quoted by PostgreSQL ("" if it does not exist).
+pub fn qualified_name(relid: pg_sys::Oid) -> String {
+    // SAFETY: lsyscache lookups returning palloc'd names, or NULL for a missing relation.
+    unsafe {
+        let (nsp, rel) = (pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)), pg_sys::get_rel_name(relid));
+        if nsp.is_null() || rel.is_null() {
+            return String::new();
+        }
+        let name = |p: *mut std::ffi::c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
+        format!("{}.{}", quote_ident(&name(nsp)), quote_ident(&name(rel)))
+    }
+}

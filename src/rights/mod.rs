@@ -25,6 +25,7 @@ use crate::context::{self, Scope};
 use crate::masking::rules::resolve;
 use crate::pg::cache::{watch_relation, Cached, CachedMap, Class};
 use crate::pg::catalog;
+use crate::pg::catalog::{qualified_name as qualified, quote_ident as quoted};
 
 /// `privacy.begin_anonymizing()`: opens the anonymizing scope; returns the depth to close.
 #[pg_extern(volatile, parallel_unsafe)]
@@ -500,25 +501,6 @@ fn subject_match(kind: &str) -> Option<&'static str> {
         "text" => Some("$1"),
         "pseudonym" => Some("privacy.pseudonymize(privacy.subject_canonical($1))"),
         _ => None,
-    }
-}
-
-fn quoted(name: &str) -> String {
-    let Ok(c) = std::ffi::CString::new(name) else { return String::new() };
-    // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy, NUL-terminated.
-    unsafe { std::ffi::CStr::from_ptr(pg_sys::quote_identifier(c.as_ptr())).to_string_lossy().into_owned() }
-}
-
-/// The subject table's name, schema-qualified and quoted by PostgreSQL.
-fn qualified(relid: pg_sys::Oid) -> String {
-    // SAFETY: lsyscache lookups returning palloc'd names, or NULL for a missing relation.
-    unsafe {
-        let (nsp, rel) = (pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)), pg_sys::get_rel_name(relid));
-        if nsp.is_null() || rel.is_null() {
-            return String::new();
-        }
-        let name = |p: *mut std::ffi::c_char| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
-        format!("{}.{}", quoted(&name(nsp)), quoted(&name(rel)))
     }
 }
 

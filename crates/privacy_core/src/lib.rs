@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dictionary;
+pub mod discover;
 pub mod error;
 pub mod fake_values;
 pub mod generalize;
@@ -22,6 +23,7 @@ pub mod label;
 pub mod ledger;
 pub mod noise;
 pub mod partial;
+pub mod policy;
 pub mod pseudonym;
 pub mod pseudo;
 pub mod random;
