@@ -39,7 +39,7 @@ pub enum Scope {
     Anonymizing,
 }
 
-thread_local! {
+backend_local! {
     static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
     /// Scope depth at the start of each open subtransaction.
     static SUBXACT_DEPTHS: RefCell<Vec<(pg_sys::SubTransactionId, usize)>> = const { RefCell::new(Vec::new()) };
@@ -110,7 +110,7 @@ pub fn any_governing(pred: impl Fn(pg_sys::Oid) -> bool) -> bool {
 /// and consent at load time, so this module needs neither.
 pub type GovernedPredicate = fn(pg_sys::Oid) -> bool;
 
-thread_local! {
+backend_local! {
     static GOVERNED: RefCell<Vec<GovernedPredicate>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -126,6 +126,32 @@ pub fn is_governed(role: pg_sys::Oid) -> bool {
     // The predicates are plain functions registered at load time; none registers another, so the
     // shared borrow held while they run cannot conflict.
     GOVERNED.with(|g| g.borrow().iter().any(|p| p(role)))
+}
+
+backend_local! {
+    /// The last answer of [`session_ungoverned`]: (generations of roles and relations,
+    /// privacy.masked_by_default, login, current user, answer).
+    static SESSION_FREE: std::cell::Cell<Option<(u64, bool, pg_sys::Oid, pg_sys::Oid, bool)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether neither the login nor the current user is governed (masked or filtered), remembered
+/// until a role, label, registry or setting change: the question every statement of an
+/// ungoverned session asks first, so that it costs a comparison, not a map lookup per role.
+pub fn session_ungoverned() -> bool {
+    let generation = crate::pg::cache::Deps::of(&[Class::Roles, Class::Relations]).generation();
+    let by_default = crate::guc::MASKED_BY_DEFAULT.get();
+    let (login, user) = (login(), current_user());
+    if let Some((g, d, l, u, answer)) = SESSION_FREE.with(|c| c.get()) {
+        if (g, d, l, u) == (generation, by_default, login, user) {
+            return answer;
+        }
+    }
+    let answer = !is_governed(login) && !is_governed(user);
+    // stored only if no invalidation arrived while the answer was computed
+    if crate::pg::cache::Deps::of(&[Class::Roles, Class::Relations]).generation() == generation {
+        SESSION_FREE.with(|c| c.set(Some((generation, by_default, login, user, answer))));
+    }
+    answer
 }
 
 /// Governed roles whose code a statement runs, besides the session's governing roles: owners of

@@ -26,7 +26,7 @@ static mut PURPOSE: *mut std::ffi::c_char = std::ptr::null_mut();
 /// Decides whether the session may set `privacy.purpose` to a value: Ok, or Err((message, hint)).
 pub type PurposeCheck = fn(&str) -> Result<(), (String, String)>;
 
-thread_local! {
+backend_local! {
     static PURPOSE_CHECK: Cell<Option<PurposeCheck>> = const { Cell::new(None) };
     static PURPOSE_ASSIGNED: Cell<Option<fn()>> = const { Cell::new(None) };
 }

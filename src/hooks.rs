@@ -40,7 +40,7 @@ static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
 static mut PREV_OBJECT_ACCESS: pg_sys::object_access_hook_type = None;
 static mut PREV_RESTRICTIVE: pg_sys::row_security_policy_hook_type = None;
 
-thread_local! {
+backend_local! {
     /// Whether the statement being planned is masked (read by needs_fmgr while planning).
     static PLANNING_MASKED: Cell<bool> = const { Cell::new(false) };
 }
@@ -142,6 +142,15 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
     // SAFETY: parse is a valid Query (the planner's argument).
     unsafe {
         let owners = if any_governed_role() { context::code_owners_of_query(parse) } else { Vec::new() };
+        if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
+            // Nothing governs this statement (no governed login, user or code owner, no scope):
+            // only the checks that hold for everyone; the plan is still marked below.
+            crate::distributed::refuse_distributing_subject_tables(p.parse);
+            PLANNING_MASKED.with(|m| m.set(false));
+            masking::side_channels::set_statement_masked(false);
+            p.governed = true;
+            return p;
+        }
         let roles = statement_roles(owners);
         let masked = masking::rules::any_rules() && (masking::masked_for(&roles) || context::anonymizing());
         let filtered = consent::filter::filtered(&roles);
@@ -394,6 +403,11 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
     unsafe {
         let stmt = (*query_desc).plannedstmt;
         let owners = if any_governed_role() && !stmt.is_null() { context::code_owners_of_plan(stmt) } else { Vec::new() };
+        if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
+            // nothing governs this plan (see before_planning)
+            masking::side_channels::set_statement_masked(false);
+            return r;
+        }
         if !owners.is_empty() {
             let session = context::governing_roles();
             for owner in owners.iter().filter(|o| !session.contains(o)) {

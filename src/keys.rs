@@ -22,7 +22,7 @@ use crate::pg::cache::{watch_relation, Cached, Class};
 use crate::pg::catalog;
 use crate::pg::errors::{or_raise, raise};
 
-thread_local! {
+backend_local! {
     static KEYRING: Cached<Option<Keyring>> = const { Cached::new(Class::Key) };
 }
 

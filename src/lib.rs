@@ -16,6 +16,8 @@
 
 use pgrx::prelude::*;
 
+#[macro_use]
+mod pg;
 mod admin;
 mod consent;
 mod context;
@@ -26,7 +28,6 @@ mod guc;
 mod hooks;
 mod keys;
 mod masking;
-mod pg;
 mod pseudonym;
 mod rights;
 mod tools;

@@ -47,7 +47,7 @@ struct Conditions {
     by_key: HashMap<(pg_sys::Oid, String, bool), *mut pg_sys::Node>,
 }
 
-thread_local! {
+backend_local! {
     static CONDITIONS: std::cell::RefCell<Option<Conditions>> = const { std::cell::RefCell::new(None) };
 }
 

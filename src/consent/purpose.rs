@@ -31,7 +31,7 @@ pub enum Filter {
     NoRows,
 }
 
-thread_local! {
+backend_local! {
     static ALLOWED: CachedMap<pg_sys::Oid, Rc<Vec<String>>> =
         CachedMap::depending_on(Deps::of(&[Class::Roles, Class::Relations]));
 }

@@ -116,7 +116,7 @@ pub struct Registry {
     pub role_purposes: Vec<(pg_sys::Oid, String)>,
 }
 
-thread_local! {
+backend_local! {
     static REGISTRY: Cached<Registry> = const { Cached::new(Class::Relations) };
 }
 

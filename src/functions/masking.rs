@@ -66,7 +66,7 @@ fn redact(value: &str) -> &'static str {
 
 // ---------------------------------------------------------------- regular expressions
 
-thread_local! {
+backend_local! {
     /// Last compiled pattern: rules and queries pass the same constant pattern on every row.
     static LAST_PATTERN: RefCell<Option<CompiledPattern>> = const { RefCell::new(None) };
 }
@@ -144,7 +144,7 @@ COMMENT ON FUNCTION privacy.bucket(numeric, numeric) IS
 
 // ---------------------------------------------------------------- noise and fake values
 
-thread_local! {
+backend_local! {
     /// Per-backend generator for the VOLATILE functions, seeded from pg_strong_random.
     static RNG: RefCell<Option<Rng>> = const { RefCell::new(None) };
 }

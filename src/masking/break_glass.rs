@@ -35,7 +35,7 @@ use crate::pg::errors::{raise, refuse};
 /// The role whose members may break the glass.
 const ROLE: &std::ffi::CStr = c"privacy_break_glass";
 
-thread_local! {
+backend_local! {
     /// End of the open window (TimestampTz), if one is open.
     static OPEN_UNTIL: Cell<Option<pg_sys::TimestampTz>> = const { Cell::new(None) };
     /// A window requested in the current transaction: (end, subtransaction that asked).

@@ -28,7 +28,7 @@ pub enum MaskedBecause {
     MaskedByDefault,
 }
 
-thread_local! {
+backend_local! {
     static LABELS: Cached<HashMap<pg_sys::Oid, RoleLabel>> = const { Cached::new(Class::Roles) };
     static ANY_MASKED_LABEL: Cached<bool> = const { Cached::new(Class::Roles) };
     /// Decisions per (role, masked_by_default).

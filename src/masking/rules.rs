@@ -90,7 +90,7 @@ impl MaskedRelation {
     }
 }
 
-thread_local! {
+backend_local! {
     static ANY_RULES: Cached<bool> = const { Cached::new(Class::Relations) };
     static PROTECTION: CachedMap<(pg_sys::Oid, bool), Protection> = CachedMap::new(Class::Relations);
     static TRUSTED_SCHEMAS: Cached<Vec<pg_sys::Oid>> = const { Cached::new(Class::Relations) };

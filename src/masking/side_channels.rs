@@ -30,7 +30,7 @@ use pgrx::prelude::*;
 use crate::pg::errors::refuse;
 use crate::pg::ffi;
 
-thread_local! {
+backend_local! {
     static STATEMENT_MASKED: Cell<bool> = const { Cell::new(false) };
     /// The rule being computed, set by rule_begin and cleared by rule_value or by an error.
     static RULE_IN_PROGRESS: RefCell<Option<String>> = const { RefCell::new(None) };

@@ -75,10 +75,10 @@ impl Hasher for OidHasher {
 /// A map keyed by OIDs (or small tuples of them) with [`OidHasher`].
 pub type OidMap<K, V> = HashMap<K, V, BuildHasherDefault<OidHasher>>;
 
-thread_local! {
+backend_local! {
     static GENERATIONS: [Cell<u64>; CLASSES] = const { [const { Cell::new(1) }; CLASSES] };
     /// Relations some cache loaded a value from, and the classes to bump when they change.
-    static WATCHED: RefCell<OidMap<pg_sys::Oid, u8>> = RefCell::new(OidMap::default());
+    static WATCHED: RefCell<OidMap<pg_sys::Oid, u8>> = RefCell::new(OidMap::with_hasher(BuildHasherDefault::new()));
 }
 
 /// The current generation of `class`.
@@ -160,7 +160,7 @@ impl Deps {
     }
 
     /// A number that changes whenever any of the classes is bumped (each counter only grows).
-    fn generation(self) -> u64 {
+    pub fn generation(self) -> u64 {
         GENERATIONS.with(|g| {
             let mut sum = 0u64;
             for (i, c) in g.iter().enumerate() {
@@ -210,12 +210,12 @@ pub struct CachedMap<K, V> {
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> CachedMap<K, V> {
-    pub fn new(class: Class) -> Self {
-        CachedMap { deps: Deps::of(&[class]), map: RefCell::new((0, OidMap::default())) }
+    pub const fn new(class: Class) -> Self {
+        CachedMap { deps: Deps::of(&[class]), map: RefCell::new((0, OidMap::with_hasher(BuildHasherDefault::new()))) }
     }
 
-    pub fn depending_on(deps: Deps) -> Self {
-        CachedMap { deps, map: RefCell::new((0, OidMap::default())) }
+    pub const fn depending_on(deps: Deps) -> Self {
+        CachedMap { deps, map: RefCell::new((0, OidMap::with_hasher(BuildHasherDefault::new()))) }
     }
 
     /// The value for `key`, or `load(key)`'s (stored only if no invalidation arrived meanwhile).

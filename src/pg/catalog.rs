@@ -474,7 +474,7 @@ pub fn row_security_flags(relid: pg_sys::Oid) -> (bool, bool) {
     }
 }
 
-thread_local! {
+backend_local! {
     static FUNCTION_INFO: crate::pg::cache::CachedMap<pg_sys::Oid, Option<FunctionInfo>> = crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Functions);
     static CARRIES_CODE: crate::pg::cache::CachedMap<pg_sys::Oid, bool> = crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Relations);
 }

@@ -36,7 +36,7 @@ pub fn is_citus_table(relid: pg_sys::Oid) -> bool {
     })
 }
 
-thread_local! {
+backend_local! {
     static CITUS_TABLE: CachedMap<pg_sys::Oid, bool> = CachedMap::new(Class::Relations);
     static SHARD_OF: CachedMap<pg_sys::Oid, Option<pg_sys::Oid>> = CachedMap::new(Class::Relations);
 }

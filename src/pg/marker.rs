@@ -17,7 +17,7 @@ use crate::pg::errors::refuse;
 /// The type's length in bytes.
 pub const LEN: i32 = 37;
 
-thread_local! {
+backend_local! {
     static TYPE_OID: crate::pg::cache::Cached<pg_sys::Oid> = const { crate::pg::cache::Cached::new(crate::pg::cache::Class::Relations) };
 }
 

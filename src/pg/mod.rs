@@ -1,11 +1,13 @@
 //! PostgreSQL helpers every concern shares: named catalog OIDs and catalog reads ([`catalog`]),
 //! Citus's metadata when Citus is there ([`citus`]),
 //! query-tree walkers and node builders ([`nodes`]), error reporting ([`errors`]), the one owner of
-//! cache invalidation and its cache types ([`cache`]), the raw entry points the hooks pass
+//! cache invalidation and its cache types ([`cache`]), per-backend statics ([`local`]), the raw entry points the hooks pass
 //! statements on to ([`ffi`]) and the differences between PostgreSQL versions ([`version`]).
 //!
 //! Nothing here knows about masking or consent; the concern modules build on it.
 
+#[macro_use]
+pub mod local;
 pub mod cache;
 pub mod catalog;
 pub mod citus;

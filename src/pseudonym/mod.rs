@@ -17,7 +17,7 @@ use privacy_core::pseudonym::{encode, parse_input, Input, DIGEST_LEN};
 use crate::pg::cache::{Cached, Class};
 use crate::pg::errors::{or_raise, raise};
 
-thread_local! {
+backend_local! {
     static TYPE_OID: Cached<pg_sys::Oid> = const { Cached::new(Class::Relations) };
 }
 

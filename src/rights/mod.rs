@@ -109,7 +109,7 @@ struct MapEntry {
     masked: Vec<String>,
 }
 
-thread_local! {
+backend_local! {
     /// The map, computed once per backend and again after a change to a subject table (rules,
     /// foreign keys, columns: each sends a relcache invalidation of the table) or the registry.
     static MAP: Cached<Vec<MapEntry>> = const { Cached::new(Class::Relations) };
@@ -504,7 +504,7 @@ fn subject_match(kind: &str) -> Option<&'static str> {
     }
 }
 
-thread_local! {
+backend_local! {
     /// One prepared statement per (subject table, export or delete), kept across calls: PostgreSQL
     /// re-plans it when the table changes; the map is dropped with the subject map.
     static STATEMENTS: CachedMap<(pg_sys::Oid, bool), Option<std::rc::Rc<pgrx::spi::OwnedPreparedStatement>>> =
