@@ -141,6 +141,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
     masking::utility::check_role_switch();
     // SAFETY: parse is a valid Query (the planner's argument).
     unsafe {
+        masking::break_glass::check_statement(parse);
         let owners = if any_governed_role() { context::code_owners_of_query(parse) } else { Vec::new() };
         if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
             // Nothing governs this statement (no governed login, user or code owner, no scope):
@@ -291,6 +292,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         }
         u.governed = true;
         masking::break_glass::tick();
+        masking::break_glass::check_utility(stmt);
         if !allowed_while_switched(stmt) {
             masking::utility::check_role_switch();
         }

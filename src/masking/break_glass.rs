@@ -8,6 +8,10 @@
 //! opens nothing. It must run as a statement of its own, like VACUUM, so that the window's start
 //! is the commit the caller sees.
 //!
+//! While the window is open the session only reads ([`check_statement`], [`check_utility`]): a
+//! write anywhere, a temporary table, `CREATE TABLE AS`, a cursor `WITH HOLD` or `COPY` to a file
+//! would keep raw values beyond the window.
+//!
 //! While the window is open the login alone is not masked ([`lifts`]): roles it switches to and
 //! owners of code it runs (a masked role's view or function) keep their masking, and its consent
 //! filters stay. Ownership and role-switch checks keep using the login's label, so nothing done
@@ -120,6 +124,82 @@ pub unsafe fn check_plan(stmt: *mut pg_sys::PlannedStmt) {
             "this plan was made during a break-glass window that has ended",
             "Run the statement again: it is planned afresh, with masking.",
         );
+    }
+}
+
+fn refuse_in_window(what: &str) -> ! {
+    refuse(
+        format!("{what} is not allowed during a break-glass window"),
+        "A break-glass window is for reading: raw values must not be stored, copied or kept beyond it. \
+         End it with privacy.end_break_glass() first.",
+    )
+}
+
+/// While the window is open the session only reads: a statement that writes anywhere (tables,
+/// temporary tables, a masked role's table, through a function or a data-modifying WITH) would
+/// let raw values outlive the window. Checked for every statement the planner sees, functions'
+/// statements included. Writing the window's own log row is the one write allowed.
+///
+/// # Safety
+/// `parse` must be a valid Query.
+pub unsafe fn check_statement(parse: *mut pg_sys::Query) {
+    if !active() {
+        return;
+    }
+    // SAFETY: fields of a valid Query; the result relation's entry is in its range table.
+    unsafe {
+        if (*parse).hasModifyingCTE {
+            refuse_in_window("a data-modifying WITH");
+        }
+        if (*parse).commandType == pg_sys::CmdType::CMD_SELECT || (*parse).commandType == pg_sys::CmdType::CMD_UTILITY {
+            return;
+        }
+        let target = if (*parse).resultRelation > 0 {
+            pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*parse).rtable)
+                .get_ptr((*parse).resultRelation as usize - 1)
+                .map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
+        } else {
+            pg_sys::InvalidOid
+        };
+        if target != pg_sys::InvalidOid && Some(target) == catalog::extension_table(c"access_log") {
+            return;
+        }
+        refuse_in_window("writing data");
+    }
+}
+
+/// The utility statements a window allows: transaction control, settings, cursors that end with
+/// their transaction, prepared statements (their queries are checked when planned), EXPLAIN,
+/// COPY TO the client, CALL and DO (their statements are checked), LISTEN.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn check_utility(stmt: *mut pg_sys::Node) {
+    if !active() {
+        return;
+    }
+    use pg_sys::NodeTag::*;
+    // SAFETY: the node's tag is read first; casts follow the tag.
+    unsafe {
+        let allowed = match (*stmt).type_ {
+            T_TransactionStmt | T_VariableSetStmt | T_VariableShowStmt | T_ExplainStmt | T_FetchStmt | T_ClosePortalStmt
+            | T_PrepareStmt | T_ExecuteStmt | T_DeallocateStmt | T_CallStmt | T_DoStmt | T_ListenStmt | T_UnlistenStmt => true,
+            T_DeclareCursorStmt => (*(stmt as *mut pg_sys::DeclareCursorStmt)).options & pg_sys::CURSOR_OPT_HOLD as i32 == 0,
+            T_CopyStmt => {
+                let copy = stmt as *mut pg_sys::CopyStmt;
+                !(*copy).is_from && (*copy).filename.is_null()
+            }
+            _ => false,
+        };
+        if !allowed {
+            let what = match (*stmt).type_ {
+                T_DeclareCursorStmt => "a cursor WITH HOLD",
+                T_CopyStmt => "COPY other than COPY ... TO STDOUT",
+                T_CreateTableAsStmt => "CREATE TABLE AS (or SELECT INTO)",
+                _ => "this statement",
+            };
+            refuse_in_window(what);
+        }
     }
 }
 

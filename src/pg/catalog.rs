@@ -549,3 +549,32 @@ pub fn qualified_name(relid: pg_sys::Oid) -> String {
         format!("{}.{}", quote_ident(&name(nsp)), quote_ident(&name(rel)))
     }
 }
+
+/// Runs `f` as `relid`'s owner in a security-restricted operation, with GUC changes undone
+/// afterwards: how PostgreSQL itself runs code that a table's owner wrote when a maintenance
+/// command touches the table (ANALYZE, VACUUM, CLUSTER, REFRESH MATERIALIZED VIEW, CREATE INDEX).
+/// pg_privacy's admin tools read and rewrite tables of any owner; whatever code such a table
+/// carries (row-security policies, triggers, index expressions, check constraints, output
+/// functions of its types) then runs with its owner's rights, never the admin's, and cannot
+/// switch roles or create temporary objects. An error aborts the (sub)transaction, which restores
+/// the user and the settings itself.
+pub fn as_relation_owner<R>(relid: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    let owner = relation_owner(relid);
+    let mut saved_user = pg_sys::InvalidOid;
+    let mut saved_context = 0;
+    // SAFETY: reading and setting the backend's current user and security context, as
+    // PostgreSQL's own maintenance commands do (commands/analyze.c, commands/cluster.c); the
+    // saved values are restored below, or by transaction abort on error.
+    let level = unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+        pg_sys::SetUserIdAndSecContext(owner, saved_context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32);
+        pg_sys::NewGUCNestLevel()
+    };
+    let result = f();
+    // SAFETY: undoing exactly what was done above, in reverse order.
+    unsafe {
+        pg_sys::AtEOXact_GUC(false, level);
+        pg_sys::SetUserIdAndSecContext(saved_user, saved_context);
+    }
+    result
+}

@@ -2,11 +2,80 @@
 //! Rewrites every stored value of the table's masked columns with the column's masking rule,
 //! table by table of its inheritance tree, in batches of pages, reusing erasure's anonymizing
 //! scope (`crate::context::Scope::Anonymizing`): the statement `UPDATE ONLY t SET c = c` is masked
-//! whoever runs it, so the rule's value is what gets stored. SQL text names tables and columns
-//! from the catalog (`%s` of a regclass, `%I`), never from input, and runs with the caller's
-//! rights.
+//! whoever runs it, so the rule's value is what gets stored. The statement names the table and
+//! columns from the catalog, quoted by PostgreSQL, and runs as the table's owner in a
+//! security-restricted operation (as CLUSTER and REFRESH MATERIALIZED VIEW run): the table's
+//! triggers, checks and index expressions never run with the privacy admin's rights.
 
+use pgrx::pg_sys;
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
+
+use crate::context::{self, Scope};
+use crate::masking::rules::{resolve, Applies};
+use crate::pg::catalog::{self, qualified_name, quote_ident};
+use crate::pg::errors::raise;
+
+/// Masked columns of `relid` the rewrite can store (not generated, not GENERATED ALWAYS identity).
+fn rewritable_columns(relid: pg_sys::Oid) -> Vec<String> {
+    let rules = resolve(relid, false);
+    let mut out = Vec::new();
+    for r in rules.iter().filter(|r| r.applies == Applies::Always) {
+        // SAFETY: syscache lookups of one attribute, read and released before returning.
+        let (generated, identity) = unsafe {
+            let tuple = pg_sys::SearchSysCache2(
+                pg_sys::SysCacheIdentifier::ATTNUM as i32,
+                pg_sys::Datum::from(relid),
+                pg_sys::Datum::from(r.attno),
+            );
+            if tuple.is_null() {
+                continue;
+            }
+            let attr = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_attribute>(tuple);
+            let v = ((*attr).attgenerated as u8, (*attr).attidentity as u8);
+            pg_sys::ReleaseSysCache(tuple);
+            v
+        };
+        if generated == 0 && identity != b'a' {
+            out.push(r.column.clone());
+        }
+    }
+    out
+}
+
+/// `privacy.anonymize_pages(relation, first_page, end_page)`: rewrites the masked columns of the
+/// rows stored in pages [first, end) of one table (not its children) with their rules; returns
+/// how many rows. Called by `privacy.anonymize_table` (EXECUTE only for privacy admins).
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn anonymize_pages(relation: pg_sys::Oid, first_page: i64, end_page: i64) -> i64 {
+    crate::admin::require_admin("anonymize a table");
+    if catalog::relkind(relation) != pg_sys::RELKIND_RELATION {
+        raise(PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE, format!("{} is not a table", catalog::relation_name(relation)), "Pass one table that holds rows.");
+    }
+    let columns = rewritable_columns(relation);
+    if columns.is_empty() || first_page < 0 || end_page <= first_page {
+        return 0;
+    }
+    let set_list = columns.iter().map(|c| format!("{0} = {0}", quote_ident(c))).collect::<Vec<_>>().join(", ");
+    let text = format!(
+        "UPDATE ONLY {} r SET {set_list} WHERE r.ctid >= $1::tid AND r.ctid < $2::tid \
+         AND NOT privacy.written_by_this_transaction(r.xmin::text::bigint)",
+        qualified_name(relation)
+    );
+    let (from, to) = (format!("({first_page},0)"), format!("({end_page},0)"));
+    let depth = context::enter(Scope::Anonymizing);
+    let rows = catalog::as_relation_owner(relation, || {
+        Spi::connect_mut(|client| {
+            let args = [pgrx::datum::DatumWithOid::from(from.as_str()), pgrx::datum::DatumWithOid::from(to.as_str())];
+            client.update(&text, None, &args).map(|t| t.len() as i64)
+        })
+    });
+    context::leave(depth);
+    rows.unwrap_or_else(|e| {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("could not anonymize {}: {e}", catalog::relation_name(relation)), "Nothing was changed.")
+    })
+}
 
 /// `privacy.written_by_this_transaction(xmin)`: whether a row version was written by the current
 /// transaction or one of its subtransactions (so a batch never rewrites a row twice when its new
@@ -21,18 +90,19 @@ fn written_by_this_transaction(xmin: i64) -> bool {
 extension_sql!(
     r#"
 
+REVOKE ALL ON FUNCTION privacy.anonymize_pages(oid, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.anonymize_pages(oid, bigint, bigint) TO privacy_admin;
+
 CREATE FUNCTION privacy.anonymize_table(relation regclass, confirm_database text, batch_pages integer DEFAULT 1000)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     part regclass;
     cols text[];
-    set_list text;
     pages bigint;
     first bigint;
     n bigint;
     part_rows bigint;
     total bigint := 0;
-    depth int;
     done jsonb := '[]';
     started timestamptz := clock_timestamp();
 BEGIN
@@ -71,20 +141,14 @@ BEGIN
           AND a.attgenerated = '' AND a.attidentity <> 'a';
         part_rows := 0;
         IF cardinality(cols) > 0 THEN
-            SELECT string_agg(format('%I = %I', c, c), ', ') INTO set_list FROM unnest(cols) c;
             pages := pg_relation_size(part) / current_setting('block_size')::bigint;
             first := 0;
-            depth := privacy.begin_anonymizing();
             WHILE first < pages LOOP
-                EXECUTE format('UPDATE ONLY %s r SET %s WHERE r.ctid >= $1 AND r.ctid < $2 '
-                               'AND NOT privacy.written_by_this_transaction(r.xmin::text::bigint)', part, set_list)
-                    USING format('(%s,0)', first)::tid, format('(%s,0)', least(first + batch_pages, pages))::tid;
-                GET DIAGNOSTICS n = ROW_COUNT;
+                n := privacy.anonymize_pages(part, first, least(first + batch_pages, pages));
                 part_rows := part_rows + n;
                 first := first + batch_pages;
                 RAISE NOTICE 'anonymize_table: %: % of % pages, % rows', part, least(first, pages), pages, part_rows;
             END LOOP;
-            PERFORM privacy.end_anonymizing(depth);
         END IF;
         total := total + part_rows;
         done := done || jsonb_build_object('table', part::text, 'columns', to_jsonb(coalesce(cols, '{}')), 'rows', part_rows);
@@ -94,5 +158,5 @@ BEGIN
 END $$;
 "#,
     name = "anonymize_table",
-    requires = [written_by_this_transaction, "masking_rules_view"]
+    requires = [written_by_this_transaction, anonymize_pages, "masking_rules_view", "admin_role"]
 );

@@ -2,8 +2,9 @@
 //! database's tables, samples a bounded number of rows of each table (TABLESAMPLE SYSTEM over
 //! about three times the rows wanted, then LIMIT), and hands names and values to
 //! `privacy_core::discover`, which judges each column. Returns findings and counts only, never a
-//! sampled value. Runs with the caller's rights (a privacy admin's): tables it cannot read are
-//! judged by column names alone, and said so.
+//! sampled value. Tables are listed with the caller's rights (a privacy admin's: tables it cannot
+//! read are judged by column names alone, and said so) and sampled as their owners, in a
+//! security-restricted operation, as ANALYZE samples them.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +48,7 @@ fn candidate_tables(schemas: Option<Vec<String>>) -> Vec<Table> {
         let args = [pgrx::datum::DatumWithOid::from(schemas)];
         let rows = client.select(
             "SELECT c.oid, n.nspname::text, c.relname::text, c.reltuples::float8, \
-                    pg_catalog.has_table_privilege(c.oid, 'SELECT'), \
+                    pg_catalog.has_table_privilege(c.oid, 'SELECT') AND pg_catalog.has_table_privilege(c.relowner, c.oid, 'SELECT'), \
                     a.attnum, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
                     t.typcategory::text, a.atttypid IN ('inet'::regtype, 'cidr'::regtype) \
              FROM pg_catalog.pg_class c \
@@ -114,15 +115,20 @@ fn sample(table: &Table, limit: i32) -> Vec<ColumnScan> {
     // Identifiers come from the catalog, quoted by PostgreSQL; the percentage and limit are
     // numbers computed here. The statement runs with the caller's rights.
     let text = format!("SELECT {list} FROM {}{tablesample} LIMIT {}", qualified_name(table.relid), limit.max(1));
-    let result = Spi::connect(|client| {
-        for row in client.select(&text, None, &[])? {
-            for (i, scan) in scans.iter_mut().enumerate() {
-                if let Some(v) = row.get::<String>(i + 1)? {
-                    scan.add(&v);
+    // Read as the table's owner, in a security-restricted operation, as ANALYZE samples: code the
+    // table carries (row-security policies, output functions of its types) must not run with a
+    // privacy admin's rights.
+    let result = crate::pg::catalog::as_relation_owner(table.relid, || {
+        Spi::connect(|client| {
+            for row in client.select(&text, None, &[])? {
+                for (i, scan) in scans.iter_mut().enumerate() {
+                    if let Some(v) = row.get::<String>(i + 1)? {
+                        scan.add(&v);
+                    }
                 }
             }
-        }
-        Ok::<_, pgrx::spi::SpiError>(())
+            Ok::<_, pgrx::spi::SpiError>(())
+        })
     });
     if let Err(e) = result {
         spi_failed(&format!("sample {}", qualified_name(table.relid)), e);

@@ -68,6 +68,17 @@ fn consenting_rows(relid: pg_sys::Oid, column: &str, kind: KeyKind, purpose: &st
     count(&text, &[pgrx::datum::DatumWithOid::from(purpose)])
 }
 
+/// Whether the rows can be counted without running code the table's owner wrote with the
+/// caller's rights: the count reads the table as the caller, so it is skipped when row-security
+/// policies would apply to the caller (their expressions would run as the caller) and for
+/// foreign tables (their wrapper reads a remote source).
+fn countable(relation: pg_sys::Oid, kind: u8) -> bool {
+    // SAFETY: check_enable_rls with noError reports, for the current user, whether row security
+    // applies to the relation (utils/misc/rls.c); it raises nothing with noError = true.
+    let rls = unsafe { pg_sys::check_enable_rls(relation, pg_sys::InvalidOid, true) };
+    kind != pg_sys::RELKIND_FOREIGN_TABLE && rls != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
+}
+
 fn count(text: &str, args: &[pgrx::datum::DatumWithOid]) -> i64 {
     match Spi::get_one_with_args::<i64>(text, args) {
         Ok(n) => n.unwrap_or(0),
@@ -94,7 +105,7 @@ fn preview_access_rows(
         name!(sees, String),
         name!(rule, Option<String>),
         name!(row_filter, String),
-        name!(visible_rows, i64),
+        name!(visible_rows, Option<i64>),
     ),
 > {
     crate::admin::require_admin("preview another role's access");
@@ -123,11 +134,21 @@ fn preview_access_rows(
                 (Some(None), _) => (text, Some(0)),
                 // filtered sessions get an error, not rows
                 (Some(Some(_)), None) => (format!("error: subject column {} cannot hold subject ids", subject.column), Some(0)),
-                (Some(Some(p)), Some(kind)) => (text, Some(consenting_rows(relation, &subject.column, kind, &p))),
+                (Some(Some(p)), Some(kind)) => {
+                    let n = if countable(relation, catalog::relkind(relation)) { consenting_rows(relation, &subject.column, kind, &p) } else { 0 };
+                    (text, Some(n))
+                }
             }
         }
     };
-    let visible = filtered_rows.unwrap_or_else(|| count(&format!("SELECT count(*) FROM {}", qualified_name(relation)), &[]));
+    let visible = if !countable(relation, kind) {
+        None
+    } else {
+        Some(match filtered_rows {
+            Some(n) => n,
+            None => count(&format!("SELECT count(*) FROM {}", qualified_name(relation)), &[]),
+        })
+    };
 
     // Columns and the role's SELECT privilege on each, from the catalog.
     let columns: Vec<(i16, String, bool)> = Spi::connect(|client| {

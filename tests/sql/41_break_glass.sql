@@ -18,6 +18,10 @@ GRANT support_lead TO oncall;
 CREATE VIEW public.analyst_customers AS SELECT id, email, ssn FROM crm.customers;
 ALTER VIEW public.analyst_customers OWNER TO analyst;
 GRANT SELECT ON public.analyst_customers TO oncall;
+-- somewhere oncall may write (outside a window)
+CREATE TABLE public.oncall_notes (v text);
+GRANT INSERT, SELECT ON public.oncall_notes TO oncall;
+CREATE FUNCTION public.keep(text) RETURNS boolean LANGUAGE sql AS $$ INSERT INTO public.oncall_notes VALUES ($1) RETURNING true $$;
 -- a function that reads the same row twice with one cached plan, sleeping between the reads
 CREATE FUNCTION public.read_twice(pause float8) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE s text;
@@ -49,6 +53,16 @@ SELECT * FROM dblink('oncall2', 'SELECT id, email, ssn FROM crm.customers WHERE 
 SELECT * FROM dblink('oncall', 'SELECT id, email, ssn FROM public.analyst_customers WHERE id = 1') AS t(id int, email text, ssn text);
 -- the window does not let the login act as an unmasked role (that would outlive the window)
 SELECT * FROM dblink('oncall', 'SET ROLE support_lead') AS t(x text);
+-- the window is read-only: raw values cannot be stored, copied or kept beyond it
+SELECT * FROM dblink('oncall', 'INSERT INTO public.oncall_notes SELECT email FROM crm.customers') AS t(x text);
+SELECT * FROM dblink('oncall', 'SELECT public.keep(email) FROM crm.customers') AS t(x boolean);
+SELECT * FROM dblink('oncall', 'WITH w AS (INSERT INTO public.oncall_notes VALUES (''x'') RETURNING v) SELECT v FROM w') AS t(x text);
+SELECT * FROM dblink('oncall', 'CREATE TEMP TABLE copy AS SELECT email FROM crm.customers') AS t(x text);
+SELECT * FROM dblink('oncall', 'SELECT email INTO TEMP copy2 FROM crm.customers') AS t(x text);
+SELECT * FROM dblink('oncall', 'CREATE TEMP TABLE copy3 (v text)') AS t(x text);
+SELECT * FROM dblink('oncall', 'DECLARE held CURSOR WITH HOLD FOR SELECT email FROM crm.customers') AS t(x text);
+SELECT * FROM dblink('oncall', 'COPY crm.customers TO ''/tmp/pg_privacy_break_glass_copy''') AS t(x text);
+SELECT count(*) AS notes FROM public.oncall_notes;
 -- announced: the listener got the window's NOTIFY
 SELECT pg_sleep(0.3);
 SELECT notify_name, (extra::json)->>'event' AS event, (extra::json)->>'login' AS login,
@@ -58,6 +72,9 @@ FROM dblink_get_notify('listener');
 SELECT * FROM dblink('oncall', 'SELECT privacy.end_break_glass()') AS t(ended boolean);
 SELECT * FROM dblink('oncall', 'EXECUTE one') AS t(id int, email text, ssn text);
 SELECT * FROM dblink('oncall', 'SELECT privacy.break_glass_until() IS NULL') AS t(closed boolean);
+-- control: outside the window the same write is allowed (it stores masked values)
+SELECT * FROM dblink('oncall', 'INSERT INTO public.oncall_notes SELECT email FROM crm.customers WHERE id = 1') AS t(x text);
+SELECT v FROM public.oncall_notes;
 SELECT * FROM dblink('oncall', 'SELECT privacy.end_break_glass()') AS t(ended boolean);
 
 -- it ends by itself: a 2-second window, raw inside, masked after
@@ -112,6 +129,8 @@ SELECT count(*) AS log_rows FROM privacy.access_log;
 -- unmasked control
 SELECT id, email, ssn FROM crm.customers WHERE id = 1;
 DROP FUNCTION public.read_twice(float8);
+DROP FUNCTION public.keep(text);
+DROP TABLE public.oncall_notes;
 DROP VIEW public.analyst_customers;
 REVOKE ALL ON crm.customers FROM oncall;
 REVOKE USAGE ON SCHEMA crm FROM oncall;
