@@ -315,6 +315,12 @@ pub fn is_trusted_function(funcid: pg_sys::Oid) -> bool {
 }
 
 /// Whether any function is labelled TRUSTED (cheap check for the fmgr hook).
+/// Whether it is known, without reading any catalog, that no function is labelled TRUSTED (the
+/// cached answer is current). False when unknown.
+pub fn surely_no_trusted_function() -> bool {
+    TRUSTED_FUNCTIONS.with(|c| c.peek().is_some_and(|v| v.is_empty()))
+}
+
 pub fn any_trusted_function() -> bool {
     !TRUSTED_FUNCTIONS.with(|c| c.get(load_trusted_functions)).is_empty()
 }
@@ -370,8 +376,17 @@ unsafe extern "C-unwind" fn on_subxact(
     }
 }
 
+/// The transaction callback: every transaction's commit passes here, so the common case returns
+/// at once, without a guard frame; only an abort does work.
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, arg: *mut std::ffi::c_void) {
+    if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
+        // SAFETY: forwarding the callback's arguments to the guarded body.
+        unsafe { on_xact_abort(event, arg) };
+    }
+}
+
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn on_xact_abort(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
         SUBXACT_DEPTHS.with(|d| d.borrow_mut().clear());
         if scoped() {

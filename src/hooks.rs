@@ -470,6 +470,16 @@ pub(crate) unsafe fn executor_run(query_desc: *mut pg_sys::QueryDesc, args: Exec
 unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) {
     // SAFETY: as in executor_run: AFTER triggers fire here, inside the statement's scopes.
     unsafe {
+        // A plain SELECT has nothing left to run here (no AFTER triggers, no data-modifying WITH):
+        // it passes through without the statement's scopes being opened again.
+        let stmt = (*query_desc).plannedstmt;
+        if !stmt.is_null() && (*stmt).commandType == pg_sys::CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
+            match PREV_EXECUTOR_FINISH {
+                Some(prev) => prev(query_desc),
+                None => ffi::standard_ExecutorFinish(query_desc),
+            }
+            return;
+        }
         let r = enter_executor(query_desc);
         let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
         if r.rule_errors {
@@ -492,7 +502,9 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
 
 // ------------------------------------------------------------------ functions
 
-#[pgrx::pg_guard]
+/// Asked for every function PostgreSQL looks up, many times per statement: built-in functions
+/// (owned by the bootstrap superuser, never governed) return at once without a guard frame when no
+/// function is known to be labelled TRUSTED.
 unsafe extern "C-unwind" fn needs_fmgr(fn_oid: pg_sys::Oid) -> bool {
     // SAFETY: the previous hook was stored once at load time.
     if let Some(prev) = unsafe { PREV_NEEDS_FMGR } {
@@ -501,7 +513,18 @@ unsafe extern "C-unwind" fn needs_fmgr(fn_oid: pg_sys::Oid) -> bool {
             return true;
         }
     }
-    if !anything_governed() && !context::any_trusted_function() {
+    if fn_oid.to_u32() < pg_sys::FirstNormalObjectId && context::surely_no_trusted_function() {
+        return false;
+    }
+    // SAFETY: forwarding the argument to the guarded body.
+    unsafe { needs_fmgr_checked(fn_oid) }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn needs_fmgr_checked(fn_oid: pg_sys::Oid) -> bool {
+    // (asked first: it also keeps the answer the unguarded fast path above peeks at current)
+    let any_trusted = context::any_trusted_function();
+    if !any_trusted && (!anything_governed() || fn_oid.to_u32() < pg_sys::FirstNormalObjectId) {
         return false;
     }
     let Some(info) = crate::pg::catalog::function_info(fn_oid) else { return false };

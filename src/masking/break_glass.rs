@@ -283,7 +283,8 @@ fn break_glass_until() -> Option<TimestampWithTimeZone> {
     OPEN_UNTIL.with(|u| u.get()).and_then(|until| TimestampWithTimeZone::try_from(until).ok())
 }
 
-#[pgrx::pg_guard]
+/// Unguarded: it touches only this module's cells and ResetPlanCache, none of which can raise,
+/// and it runs at every commit.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     match event {
         pg_sys::XactEvent::XACT_EVENT_COMMIT => {

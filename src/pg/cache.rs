@@ -184,6 +184,12 @@ impl<T> Cached<T> {
         Cached { deps: Deps::of(&[class]), slot: RefCell::new(None) }
     }
 
+    /// The cached value if it is current, without loading anything (cannot raise).
+    pub fn peek(&self) -> Option<Rc<T>> {
+        let now = self.deps.generation();
+        self.slot.borrow().as_ref().filter(|(g, _)| *g == now).map(|(_, v)| v.clone())
+    }
+
     /// The cached value, or `load()`'s (stored only if no invalidation arrived meanwhile).
     ///
     /// No borrow is held while `load` runs: it may read catalogs, which may run invalidation
