@@ -60,6 +60,37 @@ pub fn init() {
     // SAFETY: reading a PostgreSQL global flag during library load, on the backend's only thread;
     // the static is written once, before any query runs.
     unsafe { LOADED_AT_PRELOAD = pg_sys::process_shared_preload_libraries_in_progress };
+    crate::pg::catalog::register_own_policy(is_guard_policy);
+}
+
+/// Whether a table's row-security policy is one of pg_privacy's guards: a guard's name, read for
+/// every command, with `USING (privacy.enforcement_active())` (or `USING (true)`, what
+/// `privacy_all_rows` becomes when the extension is dropped) and no WITH CHECK. A policy an owner
+/// named like a guard but wrote otherwise is the owner's code.
+///
+/// # Safety
+/// `policy` must be a valid RowSecurityPolicy of an open relation.
+unsafe fn is_guard_policy(policy: *mut pg_sys::RowSecurityPolicy) -> bool {
+    // SAFETY: fields of a valid policy; nodes are tag-checked before casts; lsyscache lookups.
+    unsafe {
+        let name = crate::pg::nodes::cstr((*policy).policy_name);
+        if (name != ALL_ROWS_POLICY && name != PRELOADED_POLICY) || !(*policy).with_check_qual.is_null() || (*policy).polcmd != b'*' as std::ffi::c_char {
+            return false;
+        }
+        let qual = (*policy).qual as *mut pg_sys::Node;
+        if pgrx::is_a(qual, pg_sys::NodeTag::T_Const) {
+            let c = qual as *mut pg_sys::Const;
+            return (*c).consttype == pg_sys::BOOLOID && !(*c).constisnull && (*c).constvalue.value() != 0;
+        }
+        if !pgrx::is_a(qual, pg_sys::NodeTag::T_FuncExpr) {
+            return false;
+        }
+        let funcid = (*(qual as *mut pg_sys::FuncExpr)).funcid;
+        let fname = pg_sys::get_func_name(funcid);
+        !fname.is_null()
+            && std::ffi::CStr::from_ptr(fname).to_bytes() == b"enforcement_active"
+            && Some(pg_sys::get_func_namespace(funcid)) == crate::pg::catalog::extension_schema()
+    }
 }
 
 fn loaded_at_preload() -> bool {

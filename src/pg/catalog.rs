@@ -480,8 +480,9 @@ backend_local! {
 }
 
 /// Whether relation `relid` carries code its owner wrote that runs for whoever reads or writes it:
-/// triggers, rewrite rules, row-security policies, column defaults, check constraints, generated
-/// columns or index expressions. Cached until the relation changes.
+/// triggers, rewrite rules, row-security policies (other than pg_privacy's guards), column
+/// defaults, check constraints, generated columns or index expressions. Cached until the relation
+/// changes.
 pub fn carries_code(relid: pg_sys::Oid) -> bool {
     CARRIES_CODE.with(|c| {
         c.get(relid, |relid| {
@@ -489,6 +490,18 @@ pub fn carries_code(relid: pg_sys::Oid) -> bool {
             compute_carries_code(relid)
         })
     })
+}
+
+/// Recognises pg_privacy's own row-security policies (installed by `guards`, so this module
+/// needs no knowledge of them).
+pub type OwnPolicyPredicate = unsafe fn(*mut pg_sys::RowSecurityPolicy) -> bool;
+
+backend_local! {
+    static OWN_POLICY: std::cell::Cell<Option<OwnPolicyPredicate>> = const { std::cell::Cell::new(None) };
+}
+
+pub fn register_own_policy(pred: OwnPolicyPredicate) {
+    OWN_POLICY.with(|p| p.set(Some(pred)));
 }
 
 fn compute_carries_code(relid: pg_sys::Oid) -> bool {
@@ -499,7 +512,18 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
             return false;
         }
         let form = (*rel).rd_rel;
-        let mut code = (*form).relhastriggers || (*form).relhasrules || (*form).relrowsecurity || (*form).relchecks > 0;
+        let mut code = (*form).relhastriggers || (*form).relhasrules || (*form).relchecks > 0;
+        // Row security counts when the table has a policy its owner wrote: pg_privacy's own guard
+        // policies (which turn row security on for every protected table) are not the owner's code.
+        if !code && (*form).relrowsecurity && !(*rel).rd_rsdesc.is_null() {
+            let own = OWN_POLICY.with(|p| p.get());
+            for policy in pgrx::PgList::<pg_sys::RowSecurityPolicy>::from_pg((*(*rel).rd_rsdesc).policies).iter_ptr() {
+                if !own.is_some_and(|is_own| is_own(policy)) {
+                    code = true;
+                    break;
+                }
+            }
+        }
         let constr = (*(*rel).rd_att).constr;
         if !constr.is_null() && ((*constr).has_generated_stored || (*constr).num_defval > 0) {
             code = true;

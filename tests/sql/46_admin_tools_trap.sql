@@ -66,6 +66,23 @@ RESET client_min_messages;
 \c - postgres
 SELECT who, what, count(*) > 0 AS seen FROM trap.log GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT pg_has_role('analyst', 'privacy_break_glass', 'MEMBER') AS analyst_can_break_glass;
+-- a masked owner's table with a rule and no code of its own: pg_privacy's guard policies are
+-- not the owner's code, so an unmasked reader sees raw values; once the owner adds a trigger,
+-- its code governs statements on the table (code planted for others to run)
+\c - analyst
+CREATE TABLE trap.plain (id int, email text);
+INSERT INTO trap.plain VALUES (1, 'plain@example.com');
+GRANT SELECT ON trap.plain TO PUBLIC;
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN trap.plain.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SELECT polname FROM pg_policy WHERE polrelid = 'trap.plain'::regclass ORDER BY 1;
+SELECT email FROM trap.plain;
+\c - analyst
+SELECT email FROM trap.plain;
+CREATE FUNCTION trap.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER noop BEFORE INSERT ON trap.plain FOR EACH ROW EXECUTE FUNCTION trap.noop();
+\c - postgres
+SELECT email FROM trap.plain;
 \c - dpo
 REVOKE privacy_break_glass FROM analyst;
 \c - postgres
