@@ -76,6 +76,14 @@ unsafe extern "C-unwind" fn check_purpose(
     }
 }
 
+/// A change of `privacy.masked_by_default` (SET by a superuser, or a reload) changes who is masked
+/// without any catalog change: plans cached for the old answer must not be reused.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn assign_masked_by_default(_newval: bool, _extra: *mut std::ffi::c_void) {
+    // SAFETY: ResetPlanCache only marks cached plans invalid; safe in an assign hook.
+    unsafe { pg_sys::ResetPlanCache() };
+}
+
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn assign_purpose(_newval: *const std::ffi::c_char, _extra: *mut std::ffi::c_void) {
     if let Some(assigned) = PURPOSE_ASSIGNED.with(|c| c.get()) {
@@ -84,14 +92,22 @@ unsafe extern "C-unwind" fn assign_purpose(_newval: *const std::ffi::c_char, _ex
 }
 
 pub fn init() {
-    GucRegistry::define_bool_guc(
-        c"privacy.masked_by_default",
-        c"Masks every role that has no privacy label (superusers excepted).",
-        c"When on, roles without a MASKED or UNMASKED label are masked. Only superusers can change it.",
-        &MASKED_BY_DEFAULT,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
+    // SAFETY: defining a bool GUC during library load over pgrx's storage for it; the assign hook
+    // lives as long as the library.
+    unsafe {
+        pg_sys::DefineCustomBoolVariable(
+            c"privacy.masked_by_default".as_ptr(),
+            c"Masks every role that has no privacy label (superusers excepted).".as_ptr(),
+            c"When on, roles without a MASKED or UNMASKED label are masked. Only superusers can change it.".as_ptr(),
+            MASKED_BY_DEFAULT.as_ptr(),
+            false,
+            pg_sys::GucContext::PGC_SUSET,
+            0,
+            None,
+            Some(assign_masked_by_default),
+            None,
+        );
+    }
     GucRegistry::define_int_guc(
         c"privacy.break_glass_max_duration",
         c"Longest break-glass window privacy.break_glass() may open.",

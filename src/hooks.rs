@@ -319,6 +319,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             let copy = stmt as *mut pg_sys::CopyStmt;
             if let Some(relid) = crate::pg::nodes::copy_relation(copy) {
                 if (*copy).is_from {
+                    masking::utility::refuse_masked_triggers(relid);
                     if masked {
                         masking::utility::check_copy_from(relid, &crate::pg::nodes::copy_columns(copy, relid));
                     }
@@ -404,6 +405,13 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
     // SAFETY: query_desc and its plannedstmt are valid while the executor runs.
     unsafe {
         let stmt = (*query_desc).plannedstmt;
+        if !stmt.is_null() && (*stmt).commandType != pg_sys::CmdType::CMD_SELECT {
+            for index in pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).resultRelations).iter_int() {
+                if let Some(rte) = pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).get_ptr(index as usize - 1) {
+                    masking::utility::refuse_masked_triggers((*rte).relid);
+                }
+            }
+        }
         let owners = if any_governed_role() && !stmt.is_null() { context::code_owners_of_plan(stmt) } else { Vec::new() };
         if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
             // nothing governs this plan (see before_planning)

@@ -182,7 +182,9 @@ pub unsafe fn check_utility(stmt: *mut pg_sys::Node) {
     // SAFETY: the node's tag is read first; casts follow the tag.
     unsafe {
         let allowed = match (*stmt).type_ {
-            T_TransactionStmt | T_VariableSetStmt | T_VariableShowStmt | T_ExplainStmt | T_FetchStmt | T_ClosePortalStmt
+            // EXPLAIN runs its statement; EXPLAIN ANALYZE CREATE TABLE AS would store rows
+            T_ExplainStmt => !explains_utility(stmt as *mut pg_sys::ExplainStmt),
+            T_TransactionStmt | T_VariableSetStmt | T_VariableShowStmt | T_FetchStmt | T_ClosePortalStmt
             | T_PrepareStmt | T_ExecuteStmt | T_DeallocateStmt | T_CallStmt | T_DoStmt | T_ListenStmt | T_UnlistenStmt => true,
             T_DeclareCursorStmt => (*(stmt as *mut pg_sys::DeclareCursorStmt)).options & pg_sys::CURSOR_OPT_HOLD as i32 == 0,
             T_CopyStmt => {
@@ -196,10 +198,33 @@ pub unsafe fn check_utility(stmt: *mut pg_sys::Node) {
                 T_DeclareCursorStmt => "a cursor WITH HOLD",
                 T_CopyStmt => "COPY other than COPY ... TO STDOUT",
                 T_CreateTableAsStmt => "CREATE TABLE AS (or SELECT INTO)",
+                T_ExplainStmt => "EXPLAIN of CREATE TABLE AS (or SELECT INTO)",
                 _ => "this statement",
             };
             refuse_in_window(what);
         }
+    }
+}
+
+/// Whether an EXPLAIN's statement is itself a utility statement that could store rows
+/// (`EXPLAIN ANALYZE CREATE TABLE AS`); EXPLAIN EXECUTE's query is checked when it is planned.
+///
+/// # Safety
+/// `explain` must be a valid ExplainStmt.
+unsafe fn explains_utility(explain: *mut pg_sys::ExplainStmt) -> bool {
+    // SAFETY: the statement's query is a Query node after parse analysis (or a raw node before);
+    // tags are checked before casts.
+    unsafe {
+        let q = (*explain).query;
+        if q.is_null() {
+            return false;
+        }
+        if pgrx::is_a(q, pg_sys::NodeTag::T_Query) {
+            let query = q as *mut pg_sys::Query;
+            return (*query).commandType == pg_sys::CmdType::CMD_UTILITY
+                && !pgrx::is_a((*query).utilityStmt, pg_sys::NodeTag::T_ExecuteStmt);
+        }
+        !pgrx::is_a(q, pg_sys::NodeTag::T_ExecuteStmt) && !pgrx::is_a(q, pg_sys::NodeTag::T_SelectStmt)
     }
 }
 

@@ -80,6 +80,57 @@ pub fn copy_needs_query(relid: pg_sys::Oid) -> bool {
     !matches!(protection(relid, false), Protection::None)
 }
 
+/// A trigger whose function a masked role owns, on a relation with masking rules (or on one of
+/// its partitions or children), would hand that role's code the raw rows (`OLD`, `NEW`) whoever
+/// writes them. Checked for every write to such a relation, whoever runs it (so also triggers
+/// created before the rule or before the role was masked): the statement is refused instead.
+pub fn refuse_masked_triggers(relid: pg_sys::Oid) {
+    if !super::rules::any_rules() || !super::roles::any_masked_role() {
+        return;
+    }
+    let family = catalog::descendants_cached(relid);
+    for rel in std::iter::once(relid).chain(family.iter().copied()) {
+        if matches!(protection(rel, false), Protection::None) {
+            continue;
+        }
+        // SAFETY: the relcache entry is opened and closed here; the trigger descriptor is read
+        // while it is open.
+        let found = unsafe {
+            let r = pg_sys::RelationIdGetRelation(rel);
+            if r.is_null() {
+                continue;
+            }
+            let mut found = None;
+            let desc = (*r).trigdesc;
+            if !desc.is_null() {
+                for i in 0..(*desc).numtriggers as usize {
+                    let trigger = (*desc).triggers.add(i);
+                    if (*trigger).tgenabled == b'D' as std::ffi::c_char {
+                        continue;
+                    }
+                    let owner = catalog::function_info((*trigger).tgfoid).map(|f| f.owner);
+                    if let Some(owner) = owner.filter(|o| is_masked(*o)) {
+                        found = Some((crate::pg::nodes::cstr((*trigger).tgname), owner));
+                        break;
+                    }
+                }
+            }
+            pg_sys::RelationClose(r);
+            found
+        };
+        if let Some((name, owner)) = found {
+            refuse(
+                format!(
+                    "trigger \"{name}\" on {} runs a function of masked role \"{}\", which would see raw values",
+                    catalog::relation_name(rel),
+                    catalog::role_name(owner)
+                ),
+                "A privacy admin should drop the trigger, or give its function to an unmasked owner who vouches for it.",
+            );
+        }
+    }
+}
+
 /// `COPY relid FROM` by a masked session: the same write checks as INSERT.
 pub fn check_copy_from(relid: pg_sys::Oid, columns: &[i16]) {
     let Protection::Masked(rules) = protection(relid, false) else { return };

@@ -197,6 +197,25 @@ pub fn ancestors_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     walk_breadth_first(parents_of(relid), parents_of)
 }
 
+backend_local! {
+    static DESCENDANTS: crate::pg::cache::CachedMap<pg_sys::Oid, std::rc::Rc<Vec<pg_sys::Oid>>> =
+        crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Relations);
+}
+
+/// [`descendants_of`], cached until the relation changes (attaching or creating a partition or a
+/// child invalidates the parent), and empty at once for relations without children.
+pub fn descendants_cached(relid: pg_sys::Oid) -> std::rc::Rc<Vec<pg_sys::Oid>> {
+    if !has_subclass(relid) {
+        return std::rc::Rc::new(Vec::new());
+    }
+    DESCENDANTS.with(|c| {
+        c.get(relid, |relid| {
+            crate::pg::cache::watch_relation(relid, crate::pg::cache::Class::Relations);
+            std::rc::Rc::new(descendants_of(relid))
+        })
+    })
+}
+
 /// `relid`'s descendants (breadth first, each once).
 pub fn descendants_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     walk_breadth_first(children_of(relid), children_of)
@@ -436,6 +455,20 @@ fn load_function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
         };
         pg_sys::ReleaseSysCache(tuple);
         Some(info)
+    }
+}
+
+/// Whether `relid` has (or had: the flag is cleared lazily) children or partitions.
+pub fn has_subclass(relid: pg_sys::Oid) -> bool {
+    // SAFETY: syscache lookup of a pg_class row, read and released before returning.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        if tuple.is_null() {
+            return false;
+        }
+        let flag = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relhassubclass;
+        pg_sys::ReleaseSysCache(tuple);
+        flag
     }
 }
 

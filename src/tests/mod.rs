@@ -326,4 +326,30 @@ mod tests {
     fn negative_retention_is_refused() {
         Spi::run("SELECT privacy.create_purpose('t_bad', true, retention => interval '-1 day')").unwrap();
     }
+
+    #[pg_test]
+    fn policy_export_applies_to_itself_without_changes() {
+        Spi::run("CREATE TABLE t_pol (id int PRIMARY KEY, email text)").unwrap();
+        Spi::run("SECURITY LABEL FOR privacy ON COLUMN t_pol.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)'").unwrap();
+        Spi::run("SELECT privacy.create_purpose('t_pol_purpose', true, retention => interval '2 years')").unwrap();
+        assert_eq!(count("SELECT jsonb_array_length(privacy.export_policy() -> 'masking_rules')"), 1);
+        assert_eq!(count("SELECT count(*) FROM privacy.apply_policy(privacy.export_policy())"), 0);
+        assert_eq!(text("SELECT privacy.export_policy() -> 'purposes' -> 0 ->> 'retention'").as_deref(), Some("P2Y"));
+    }
+
+    #[pg_test(error = "invalid label \"SOMETIMES\" for role analyst")]
+    fn policy_with_a_bad_role_label_is_refused() {
+        Spi::run(
+            "SELECT * FROM privacy.apply_policy('{\"format\": \"pg_privacy policy\", \"version\": 1, \
+             \"role_labels\": [{\"role\": \"analyst\", \"label\": \"SOMETIMES\"}]}', false)",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn discover_finds_checksummed_cards_and_ignores_decoys() {
+        Spi::run("CREATE TABLE t_disc (id int, pay text, code text)").unwrap();
+        Spi::run("INSERT INTO t_disc SELECT g, '4111 1111 1111 1111', lpad((1000000000000000 + g * 7919)::text, 16, '0') FROM generate_series(1, 30) g").unwrap();
+        assert_eq!(text("SELECT string_agg(column_name || ':' || kind || ':' || found_by, ',') FROM privacy.discover(ARRAY['tests', 'public'], 30) WHERE table_name = 't_disc'").as_deref(), Some("pay:card_number:content"));
+    }
 }

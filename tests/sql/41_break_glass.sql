@@ -62,6 +62,7 @@ SELECT * FROM dblink('oncall', 'SELECT email INTO TEMP copy2 FROM crm.customers'
 SELECT * FROM dblink('oncall', 'CREATE TEMP TABLE copy3 (v text)') AS t(x text);
 SELECT * FROM dblink('oncall', 'DECLARE held CURSOR WITH HOLD FOR SELECT email FROM crm.customers') AS t(x text);
 SELECT * FROM dblink('oncall', 'COPY crm.customers TO ''/tmp/pg_privacy_break_glass_copy''') AS t(x text);
+SELECT * FROM dblink('oncall', 'EXPLAIN (ANALYZE, COSTS OFF) CREATE TEMP TABLE copy4 AS SELECT email FROM crm.customers') AS t(x text);
 SELECT count(*) AS notes FROM public.oncall_notes;
 -- announced: the listener got the window's NOTIFY
 SELECT pg_sleep(0.3);
