@@ -203,15 +203,12 @@ backend_local! {
 }
 
 /// [`descendants_of`], cached until the relation changes (attaching or creating a partition or a
-/// child invalidates the parent), and empty at once for relations without children.
+/// child invalidates the parent); relations without children are answered from pg_class alone.
 pub fn descendants_cached(relid: pg_sys::Oid) -> std::rc::Rc<Vec<pg_sys::Oid>> {
-    if !has_subclass(relid) {
-        return std::rc::Rc::new(Vec::new());
-    }
     DESCENDANTS.with(|c| {
         c.get(relid, |relid| {
             crate::pg::cache::watch_relation(relid, crate::pg::cache::Class::Relations);
-            std::rc::Rc::new(descendants_of(relid))
+            std::rc::Rc::new(if has_subclass(relid) { descendants_of(relid) } else { Vec::new() })
         })
     })
 }
