@@ -260,13 +260,9 @@ fn consider_code_owner(owners: &mut Vec<pg_sys::Oid>, checker: pg_sys::Oid, reli
     }
     // A statement on a parent reads and writes its partitions and children too (routing, UPDATE
     // and DELETE through the parent), and their code runs: their owners count as the parent's.
-    let family = crate::pg::catalog::descendants_cached(relid);
-    for rel in std::iter::once(relid).chain(family.iter().copied()) {
-        if crate::pg::catalog::carries_code(rel) {
-            let owner = crate::pg::catalog::relation_owner(rel);
-            if !owners.contains(&owner) && is_governed(owner) {
-                owners.push(owner);
-            }
+    for owner in crate::pg::catalog::code_owners(relid).iter().copied() {
+        if !owners.contains(&owner) && is_governed(owner) {
+            owners.push(owner);
         }
     }
 }

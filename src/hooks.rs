@@ -369,7 +369,7 @@ unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     // SAFETY: our check is guarded and returns before the raw call.
     unsafe {
-        before_executor_start();
+        before_executor_start(query_desc, eflags);
         match PREV_EXECUTOR_START {
             Some(prev) => prev(query_desc, eflags),
             None => ffi::standard_ExecutorStart(query_desc, eflags),
@@ -378,11 +378,24 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn before_executor_start() {
+unsafe extern "C-unwind" fn before_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if anything_governed() {
         // Cached plans skip the planner: the role-switch check runs here too.
         masking::break_glass::tick();
         masking::utility::check_role_switch();
+        // SAFETY: query_desc and its plannedstmt are valid at ExecutorStart.
+        unsafe {
+            let stmt = (*query_desc).plannedstmt;
+            // a write about to run (plain EXPLAIN runs nothing)
+            let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
+            if !explain_only && !stmt.is_null() && (*stmt).commandType != pg_sys::CmdType::CMD_SELECT {
+                for index in pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).resultRelations).iter_int() {
+                    if let Some(rte) = pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).get_ptr(index as usize - 1) {
+                        masking::utility::refuse_masked_triggers((*rte).relid);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -405,13 +418,6 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
     // SAFETY: query_desc and its plannedstmt are valid while the executor runs.
     unsafe {
         let stmt = (*query_desc).plannedstmt;
-        if !stmt.is_null() && (*stmt).commandType != pg_sys::CmdType::CMD_SELECT {
-            for index in pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).resultRelations).iter_int() {
-                if let Some(rte) = pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).get_ptr(index as usize - 1) {
-                    masking::utility::refuse_masked_triggers((*rte).relid);
-                }
-            }
-        }
         let owners = if any_governed_role() && !stmt.is_null() { context::code_owners_of_plan(stmt) } else { Vec::new() };
         if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
             // nothing governs this plan (see before_planning)

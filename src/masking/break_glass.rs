@@ -42,6 +42,9 @@ const ROLE: &std::ffi::CStr = c"privacy_break_glass";
 backend_local! {
     /// End of the open window (TimestampTz), if one is open.
     static OPEN_UNTIL: Cell<Option<pg_sys::TimestampTz>> = const { Cell::new(None) };
+    /// Whether this session ever opened a window: plans are per session, so a session that never
+    /// did has no marked plan to look for (and looks up no mark).
+    static EVER_OPENED: Cell<bool> = const { Cell::new(false) };
     /// A window requested in the current transaction: (end, subtransaction that asked).
     static PENDING: Cell<Option<(pg_sys::TimestampTz, pg_sys::SubTransactionId)>> = const { Cell::new(None) };
 }
@@ -111,7 +114,7 @@ pub unsafe fn mark_plan(stmt: *mut pg_sys::PlannedStmt) {
 /// `stmt` must be a valid PlannedStmt about to run.
 pub unsafe fn check_plan(stmt: *mut pg_sys::PlannedStmt) {
     // SAFETY: reads a backend global.
-    if active() || unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
+    if !EVER_OPENED.with(|e| e.get()) || active() || unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
         return;
     }
     let mark = plan_mark();
@@ -315,6 +318,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
         pg_sys::XactEvent::XACT_EVENT_COMMIT => {
             if let Some((until, _)) = PENDING.with(|p| p.take()) {
                 OPEN_UNTIL.with(|u| u.set(Some(until)));
+                EVER_OPENED.with(|e| e.set(true));
                 // SAFETY: ResetPlanCache only marks cached plans invalid.
                 unsafe { pg_sys::ResetPlanCache() };
             }

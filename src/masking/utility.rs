@@ -90,35 +90,7 @@ pub fn refuse_masked_triggers(relid: pg_sys::Oid) {
     }
     let family = catalog::descendants_cached(relid);
     for rel in std::iter::once(relid).chain(family.iter().copied()) {
-        if matches!(protection(rel, false), Protection::None) {
-            continue;
-        }
-        // SAFETY: the relcache entry is opened and closed here; the trigger descriptor is read
-        // while it is open.
-        let found = unsafe {
-            let r = pg_sys::RelationIdGetRelation(rel);
-            if r.is_null() {
-                continue;
-            }
-            let mut found = None;
-            let desc = (*r).trigdesc;
-            if !desc.is_null() {
-                for i in 0..(*desc).numtriggers as usize {
-                    let trigger = (*desc).triggers.add(i);
-                    if (*trigger).tgenabled == b'D' as std::ffi::c_char {
-                        continue;
-                    }
-                    let owner = catalog::function_info((*trigger).tgfoid).map(|f| f.owner);
-                    if let Some(owner) = owner.filter(|o| is_masked(*o)) {
-                        found = Some((crate::pg::nodes::cstr((*trigger).tgname), owner));
-                        break;
-                    }
-                }
-            }
-            pg_sys::RelationClose(r);
-            found
-        };
-        if let Some((name, owner)) = found {
+        if let Some((name, owner)) = masked_trigger(rel) {
             refuse(
                 format!(
                     "trigger \"{name}\" on {} runs a function of masked role \"{}\", which would see raw values",
@@ -129,6 +101,54 @@ pub fn refuse_masked_triggers(relid: pg_sys::Oid) {
             );
         }
     }
+}
+
+backend_local! {
+    /// Per relation: an enabled trigger whose function a masked role owns, if the relation has
+    /// masking rules. Trigger and rule changes invalidate the relation; label and membership
+    /// changes the roles; function owner changes the functions.
+    static MASKED_TRIGGER: crate::pg::cache::CachedMap<pg_sys::Oid, Option<(String, pg_sys::Oid)>> =
+        crate::pg::cache::CachedMap::depending_on(crate::pg::cache::Deps::of(&[
+            crate::pg::cache::Class::Relations,
+            crate::pg::cache::Class::Roles,
+            crate::pg::cache::Class::Functions,
+        ]));
+}
+
+fn masked_trigger(rel: pg_sys::Oid) -> Option<(String, pg_sys::Oid)> {
+    MASKED_TRIGGER.with(|c| {
+        c.get(rel, |rel| {
+            crate::pg::cache::watch_relation(rel, crate::pg::cache::Class::Relations);
+            if matches!(protection(rel, false), Protection::None) {
+                return None;
+            }
+            // SAFETY: the relcache entry is opened and closed here; the trigger descriptor is read
+            // while it is open.
+            unsafe {
+                let r = pg_sys::RelationIdGetRelation(rel);
+                if r.is_null() {
+                    return None;
+                }
+                let mut found = None;
+                let desc = (*r).trigdesc;
+                if !desc.is_null() {
+                    for i in 0..(*desc).numtriggers as usize {
+                        let trigger = (*desc).triggers.add(i);
+                        if (*trigger).tgenabled == b'D' as std::ffi::c_char {
+                            continue;
+                        }
+                        let owner = catalog::function_info((*trigger).tgfoid).map(|f| f.owner);
+                        if let Some(owner) = owner.filter(|o| is_masked(*o)) {
+                            found = Some((crate::pg::nodes::cstr((*trigger).tgname), owner));
+                            break;
+                        }
+                    }
+                }
+                pg_sys::RelationClose(r);
+                found
+            }
+        })
+    })
 }
 
 /// `COPY relid FROM` by a masked session: the same write checks as INSERT.

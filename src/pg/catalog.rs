@@ -213,6 +213,32 @@ pub fn descendants_cached(relid: pg_sys::Oid) -> std::rc::Rc<Vec<pg_sys::Oid>> {
     })
 }
 
+backend_local! {
+    static CODE_OWNERS: crate::pg::cache::CachedMap<pg_sys::Oid, std::rc::Rc<Vec<pg_sys::Oid>>> =
+        crate::pg::cache::CachedMap::new(crate::pg::cache::Class::Relations);
+}
+
+/// Owners of the code that statements on `relid` run: the owner of `relid` and of each of its
+/// partitions and children that [`carries_code`], each once. Cached until one of them changes
+/// (an owner change, new code or a new child invalidates the relation; each is watched).
+pub fn code_owners(relid: pg_sys::Oid) -> std::rc::Rc<Vec<pg_sys::Oid>> {
+    CODE_OWNERS.with(|c| {
+        c.get(relid, |relid| {
+            let mut owners = Vec::new();
+            for rel in std::iter::once(relid).chain(descendants_cached(relid).iter().copied()) {
+                crate::pg::cache::watch_relation(rel, crate::pg::cache::Class::Relations);
+                if carries_code(rel) {
+                    let owner = relation_owner(rel);
+                    if !owners.contains(&owner) {
+                        owners.push(owner);
+                    }
+                }
+            }
+            std::rc::Rc::new(owners)
+        })
+    })
+}
+
 /// `relid`'s descendants (breadth first, each once).
 pub fn descendants_of(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     walk_breadth_first(children_of(relid), children_of)

@@ -16,9 +16,13 @@ use crate::masking::rules::{resolve, Applies};
 use crate::pg::catalog::{self, qualified_name, quote_ident};
 use crate::pg::errors::raise;
 
-/// Masked columns of `relid` the rewrite can store (not generated, not GENERATED ALWAYS identity).
+/// `privacy.anonymizable_columns(relation)`: masked columns of one table the rewrite can store
+/// (rules for all its reads; not generated, not GENERATED ALWAYS identity), in column order. The
+/// one list both `anonymize_pages` and `privacy.anonymize_table`'s report use.
+#[pg_extern(stable, parallel_safe, name = "anonymizable_columns")]
 fn rewritable_columns(relid: pg_sys::Oid) -> Vec<String> {
-    let rules = resolve(relid, false);
+    let mut rules = resolve(relid, false);
+    rules.sort_by_key(|r| r.attno);
     let mut out = Vec::new();
     for r in rules.iter().filter(|r| r.applies == Applies::Always) {
         // SAFETY: syscache lookups of one attribute, read and released before returning.
@@ -134,11 +138,7 @@ BEGIN
         SELECT t.oid::regclass FROM tree t JOIN pg_class c ON c.oid = t.oid
         WHERE c.relkind = 'r' ORDER BY t.oid
     LOOP
-        SELECT array_agg(m."column" ORDER BY a.attnum) INTO cols
-        FROM privacy.masking_rules m
-        JOIN pg_attribute a ON a.attrelid = m."table" AND a.attname = m."column"
-        WHERE m."table" = part AND m.applies_to = 'all reads'
-          AND a.attgenerated = '' AND a.attidentity <> 'a';
+        cols := privacy.anonymizable_columns(part);
         part_rows := 0;
         IF cardinality(cols) > 0 THEN
             pages := pg_relation_size(part) / current_setting('block_size')::bigint;
@@ -158,5 +158,5 @@ BEGIN
 END $$;
 "#,
     name = "anonymize_table",
-    requires = [written_by_this_transaction, anonymize_pages, "masking_rules_view", "admin_role"]
+    requires = [written_by_this_transaction, anonymize_pages, rewritable_columns, "masking_rules_view", "admin_role"]
 );
