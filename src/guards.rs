@@ -63,6 +63,49 @@ pub fn init() {
     crate::pg::catalog::register_own_policy(is_guard_policy);
 }
 
+/// Refuses the statement while this database holds pg_privacy's SQL objects of another version
+/// than the library's (the library was upgraded, `ALTER EXTENSION pg_privacy UPDATE` has not run
+/// here yet), unless the session and the current user are superusers, who are never masked or
+/// filtered and run the update. The library cannot read an older schema's registry, so it could
+/// not tell who is filtered; refusing everyone else fails closed until the update.
+pub fn refuse_outdated_schema() {
+    let Some(installed) = catalog::outdated_schema() else { return };
+    // SAFETY: superuser checks of the session's and current role.
+    let superusers = unsafe { pg_sys::superuser_arg(pg_sys::GetSessionUserId()) && pg_sys::superuser() };
+    if !superusers {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "pg_privacy's objects in this database are version {installed}, the loaded library is version {}",
+                catalog::LIBRARY_VERSION
+            ),
+            "A superuser runs ALTER EXTENSION pg_privacy UPDATE in this database; until then only superusers' statements run here.",
+        );
+    }
+}
+
+/// After `CREATE`, `ALTER` or `DROP EXTENSION pg_privacy`: every backend of the database drops
+/// its caches at commit, so none keeps reading the objects of the version it knew (an update
+/// script need not touch a table, which is what would otherwise invalidate them).
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn after_extension_change(stmt: *mut pg_sys::Node) {
+    // SAFETY: tags checked before casts; extension names are C strings of valid nodes.
+    unsafe {
+        let named = if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterExtensionStmt) {
+            nodes::cstr((*(stmt as *mut pg_sys::AlterExtensionStmt)).extname) == "pg_privacy"
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateExtensionStmt) {
+            nodes::cstr((*(stmt as *mut pg_sys::CreateExtensionStmt)).extname) == "pg_privacy"
+        } else {
+            false
+        };
+        if named {
+            pg_sys::CacheInvalidateRelcacheAll();
+        }
+    }
+}
+
 /// Whether a table's row-security policy is one of pg_privacy's guards: a guard's name, read for
 /// every command, with `USING (privacy.enforcement_active())` (or `USING (true)`, what
 /// `privacy_all_rows` becomes when the extension is dropped) and no WITH CHECK. A policy an owner
@@ -236,7 +279,8 @@ pub unsafe fn before_drop_extension(stmt: *mut pg_sys::Node) {
             return;
         }
         let names = PgList::<pg_sys::String>::from_pg((*drop).objects);
-        if !names.iter_ptr().any(|n| nodes::cstr((*n).sval) == "pg_privacy") || catalog::extension_schema().is_none() {
+        // at any version: an outdated schema's guards are the same policies
+        if !names.iter_ptr().any(|n| nodes::cstr((*n).sval) == "pg_privacy") || !catalog::extension_installed() {
             return;
         }
         let cat = catalog::oid(catalog::PG_POLICY);
@@ -267,6 +311,59 @@ pub unsafe fn before_drop_extension(stmt: *mut pg_sys::Node) {
         pg_sys::CommandCounterIncrement();
     }
 }
+
+/// `privacy.upgrade_guards()`, run by the update script from 0.1.0 (and refused anywhere else):
+/// the guards 0.1.0 made take the form this version makes. 0.1.0 recorded `privacy_preloaded` as
+/// a member of the extension (a protected table could not be dropped on its own) and wrote
+/// `privacy_all_rows` as `USING (true)` (which a permissive copy on a Citus shard leaves open);
+/// both become what [`protect`] creates now. Policies are changed through PostgreSQL's own
+/// functions and node trees, never SQL text.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn upgrade_guards() {
+    // SAFETY: reading PostgreSQL's flag for "an extension script is running" on this backend.
+    if !unsafe { pg_sys::creating_extension } {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "privacy.upgrade_guards() runs only inside ALTER EXTENSION pg_privacy UPDATE",
+            "Run ALTER EXTENSION pg_privacy UPDATE.",
+        );
+    }
+    let cat = catalog::oid(catalog::PG_POLICY);
+    let (a_oid, a_name, a_rel) = (catalog::attnum(cat, c"oid"), catalog::attnum(cat, c"polname"), catalog::attnum(cat, c"polrelid"));
+    let (mut preloaded, mut all_rows) = (Vec::new(), Vec::new());
+    catalog::scan(cat, None, |row| match row.name(a_name).as_deref() {
+        Some(PRELOADED_POLICY) => preloaded.push((row.oid(a_oid), row.oid(a_rel))),
+        Some(ALL_ROWS_POLICY) => all_rows.push(row.oid(a_rel)),
+        _ => {}
+    });
+    // SAFETY: catalog updates through PostgreSQL's functions inside the update script's
+    // transaction; relations come from pg_policy and exist; ALTER POLICY gets a complete node.
+    unsafe {
+        for (policy, _) in &preloaded {
+            pg_sys::deleteDependencyRecordsForClass(
+                catalog::oid(catalog::PG_POLICY),
+                *policy,
+                pg_sys::ExtensionRelationId,
+                pg_sys::DependencyType::DEPENDENCY_EXTENSION as std::ffi::c_char,
+            );
+        }
+        for relid in all_rows.into_iter().filter(|rel| preloaded.iter().any(|(_, r)| r == rel)) {
+            let stmt = make_node::<pg_sys::AlterPolicyStmt>(pg_sys::NodeTag::T_AlterPolicyStmt);
+            (*stmt).policy_name = nodes::pstrdup(ALL_ROWS_POLICY);
+            (*stmt).table = pg_sys::makeRangeVar(pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)), pg_sys::get_rel_name(relid), -1);
+            (*stmt).qual = nodes::privacy_call("enforcement_active").cast();
+            pg_sys::submodules::ffi::pg_guard_ffi_boundary(|| crate::pg::ffi::AlterPolicy(stmt));
+        }
+        pg_sys::CommandCounterIncrement();
+    }
+}
+
+extension_sql!(
+    "REVOKE ALL ON FUNCTION privacy.upgrade_guards() FROM PUBLIC;\n",
+    name = "upgrade_guards_privileges",
+    requires = [upgrade_guards]
+);
 
 /// Whether a CREATE POLICY names one of pg_privacy's guard policies that already exists (a
 /// restore re-creates the guards from labels and registry before the dump's CREATE POLICY).

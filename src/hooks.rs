@@ -75,7 +75,10 @@ pub fn init() {
 /// Whether anything in this database or cluster could be governed (the fast path for everyone
 /// else: a few cached booleans).
 fn anything_governed() -> bool {
-    masking::rules::any_rules() || masking::roles::any_masked_role() || !consent::registry::registry().subjects.is_empty()
+    masking::rules::any_rules()
+        || masking::roles::any_masked_role()
+        || !consent::registry::registry().subjects.is_empty()
+        || crate::pg::catalog::outdated_schema().is_some()
 }
 
 /// Whether any role at all is masked or filtered (cheaper than asking per role).
@@ -137,6 +140,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         PLANNING_MASKED.with(|m| m.set(false));
         return p;
     }
+    guards::refuse_outdated_schema();
     masking::break_glass::tick();
     masking::utility::check_role_switch();
     // SAFETY: parse is a valid Query (the planner's argument).
@@ -287,8 +291,13 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             return u;
         }
         guards::before_drop_extension(stmt);
+        guards::after_extension_change(stmt);
         if !anything_governed() {
             return u;
+        }
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CopyStmt) {
+            // COPY TO of a table reads it without the planner (where everything else is refused)
+            guards::refuse_outdated_schema();
         }
         u.governed = true;
         masking::break_glass::tick();

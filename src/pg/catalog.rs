@@ -28,6 +28,12 @@ pub const PG_CONSTRAINT_OID_INDEX: u32 = 2667;
 pub const PG_AGGREGATE: u32 = 2600;
 /// The `sql` language (catalog/pg_language.dat).
 pub const SQL_LANGUAGE: u32 = 14;
+/// `pg_extension`'s OID index (catalog/pg_extension.h).
+pub const PG_EXTENSION_OID_INDEX: u32 = 3080;
+
+/// The version of pg_privacy's SQL objects this library was built with: the only version whose
+/// tables it reads (see [`extension_schema`]).
+pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub fn oid(value: u32) -> pg_sys::Oid {
     pg_sys::Oid::from(value)
@@ -326,11 +332,47 @@ pub fn policies(relid: pg_sys::Oid) -> Vec<(pg_sys::Oid, String)> {
     out
 }
 
-/// The `privacy` schema if the pg_privacy extension is installed in this database.
+/// The version of pg_privacy created in this database (`pg_extension.extversion`), if it is.
+fn installed_version() -> Option<String> {
+    // SAFETY: a catalog lookup by name with missing_ok.
+    let ext = unsafe { pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true) };
+    if ext == pg_sys::InvalidOid {
+        return None;
+    }
+    let cat = pg_sys::ExtensionRelationId;
+    let (a_oid, a_version) = (attnum(cat, c"oid"), attnum(cat, c"extversion"));
+    let mut version = None;
+    scan(cat, Some((PG_EXTENSION_OID_INDEX, a_oid, ext)), |row| version = row.text(a_version));
+    version
+}
+
+backend_local! {
+    static OUTDATED_SCHEMA: crate::pg::cache::Cached<Option<String>> =
+        const { crate::pg::cache::Cached::new(crate::pg::cache::Class::Relations) };
+}
+
+/// The version of pg_privacy's SQL objects in this database when it is not the library's own:
+/// after the library was upgraded and before `ALTER EXTENSION pg_privacy UPDATE` ran here. The
+/// library then reads none of those objects ([`extension_schema`] answers None) and
+/// `guards::refuse_outdated_schema` keeps everyone but superusers out. Cached; the update's DDL
+/// and the invalidation sent at `ALTER EXTENSION` (`guards::after_extension_change`) refresh it.
+pub fn outdated_schema() -> Option<String> {
+    (*OUTDATED_SCHEMA.with(|c| c.get(|| installed_version().filter(|v| v != LIBRARY_VERSION)))).clone()
+}
+
+/// Whether pg_privacy is created in this database, at whatever version.
+pub fn extension_installed() -> bool {
+    // SAFETY: a catalog lookup by name with missing_ok.
+    unsafe { pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true) != pg_sys::InvalidOid }
+}
+
+/// The `privacy` schema if the pg_privacy extension is installed in this database, at the
+/// library's own version (an older schema's tables have other shapes: reading them as this
+/// version's would misread them, so the library treats them as absent and fails closed).
 pub fn extension_schema() -> Option<pg_sys::Oid> {
     // SAFETY: catalog lookups with missing_ok.
     unsafe {
-        if pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true) == pg_sys::InvalidOid {
+        if installed_version().as_deref() != Some(LIBRARY_VERSION) {
             return None;
         }
         let nsp = pg_sys::get_namespace_oid(c"privacy".as_ptr(), true);

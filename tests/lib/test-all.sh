@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every test layer in order, for PostgreSQL 15 and 18 (PG=15 or PG=18 for one), then
-# the layers that exist for 15 only (PostgreSQL's regression SQL, the Citus cluster), each logged
+# the layers that exist for 15 only (the upgrade from 0.1.0, PostgreSQL's regression SQL, the Citus cluster), each logged
 # to target/test-logs/ and ending with its own
 # `<layer>: N passed, M failed` line; the overall `summary:` line comes last. Exits non-zero if any
 # layer fails; later layers still run, so one report shows everything.
@@ -78,6 +78,11 @@ for v in $versions; do
   layer "install[pg$v]" check tests/lib/install.sh
   layer "e2e[pg$v]" own_line tests/run
 done
+# Upgrade from the previous release (0.1.0, built for 15 only) to this build: tests/upgrade.
+if [[ " $versions " == *" 15 "* ]]; then
+  export PG=15
+  layer "upgrade[pg15]" own_line tests/upgrade/run
+fi
 # PostgreSQL 15 only: the comparison with PostgreSQL's own regression SQL (18's is not available
 # here, tests/regress/README.md) and the Citus stage (Citus 13.2 supports 15-17, not 18).
 if [[ " $versions " == *" 15 "* ]]; then
