@@ -330,11 +330,7 @@ fn load_trusted_functions() -> Vec<pg_sys::Oid> {
     if catalog::extension_schema().is_none() {
         return Vec::new();
     }
-    catalog::labels(None)
-        .into_iter()
-        .filter(|l| l.classoid == pg_sys::ProcedureRelationId && parse_function_label(&l.label).is_ok())
-        .map(|l| l.objoid)
-        .collect()
+    catalog::label_summary().functions.iter().filter(|(_, label)| parse_function_label(label).is_ok()).map(|(function, _)| *function).collect()
 }
 
 #[pgrx::pg_guard]

@@ -36,7 +36,7 @@ use pgrx::pg_sys;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 
 use crate::consent::registry::is_subject_table;
-use crate::masking::rules::{protection, Protection};
+use crate::masking::rules::is_protected;
 use crate::pg::catalog;
 use crate::pg::citus::{is_citus_table, shard_of};
 use crate::pg::errors::raise;
@@ -77,7 +77,7 @@ pub fn copy_needs_query(relid: pg_sys::Oid) -> bool {
 pub unsafe fn check_plan(stmt: *mut pg_sys::PlannedStmt) {
     // SAFETY: forwarded.
     let read = unsafe {
-        nodes::plan_reads_relation(stmt, |relid| is_citus_table(relid) && !matches!(protection(relid, true), Protection::None))
+        nodes::plan_reads_relation(stmt, |relid| is_citus_table(relid) && is_protected(relid, true))
     };
     if let Some(relid) = read {
         raise(
@@ -241,7 +241,7 @@ pub unsafe fn check_executed_plan(stmt: *mut pg_sys::PlannedStmt) {
         if pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).relationOids).iter_oid().any(|o| o == marker) {
             return;
         }
-        let shard = nodes::plan_reads_relation(stmt, |relid| shard_of(relid).is_some_and(|table| !matches!(protection(table, true), Protection::None)));
+        let shard = nodes::plan_reads_relation(stmt, |relid| shard_of(relid).is_some_and(|table| is_protected(table, true)));
         if let Some(shard) = shard {
             raise(
                 PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -284,7 +284,7 @@ pub unsafe fn check_shard_rename(stmt: *mut pg_sys::Node) {
             return;
         }
         let Some(table) = shard_of(relid) else { return };
-        if !matches!(protection(table, true), Protection::None) || is_subject_table(table) {
+        if is_protected(table, true) || is_subject_table(table) {
             crate::admin::require_admin("rename or move shards of tables with masking rules");
         }
     }

@@ -195,7 +195,7 @@ unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, maske
         }
         consent::filter::restore_registry_reads(stmt);
         let touches = crate::pg::nodes::plan_relations(stmt).into_iter().any(|(_, relid)| {
-            !matches!(masking::rules::protection(relid, false), masking::rules::Protection::None)
+            masking::rules::is_protected(relid, false)
                 || consent::registry::is_subject_table(relid)
                 || crate::pg::catalog::carries_code(relid)
         });
@@ -313,7 +313,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         context::check_new_owner(stmt);
         crate::distributed::check_shard_rename(stmt);
         guards::check_change(stmt, |rel| {
-            !matches!(masking::rules::protection(rel, false), masking::rules::Protection::None) || consent::registry::is_subject_table(rel)
+            masking::rules::is_protected(rel, false) || consent::registry::is_subject_table(rel)
         });
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt) {
             masking::utility::check_set_role(stmt.cast());
@@ -361,7 +361,7 @@ unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope
     // SAFETY: the statement just succeeded; its relations exist.
     unsafe {
         for child in guards::new_children((*pstmt).utilityStmt) {
-            let masked_parent = !matches!(masking::rules::protection(child, false), masking::rules::Protection::None);
+            let masked_parent = masking::rules::is_protected(child, false);
             if masked_parent {
                 guards::protect(child, guards::Reason::Masking);
             }

@@ -226,12 +226,32 @@ unsafe fn mask_query(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
                     if !crate::context::anonymizing() {
                         check_writes(query, index, &rules);
                     }
-                    query = nodes::replace_vars(query.cast(), index, rte, &rules.expressions(), (*query).resultRelation).cast();
+                    query = mask_columns(query, index, rte, &rules);
                 }
             }
         }
         put_back(query, saved);
         query
+    }
+}
+
+/// Replaces, in `query`, every reference to a masked column of range-table entry `index` by its
+/// rule. Only the columns the query references are compiled (their rules compile on first use);
+/// the replacement is then checked: if a masked column whose rule was not part of it is still
+/// referenced anywhere (a place the pre-pass did not look, or a rule reading another masked
+/// column), the replacement is redone with every rule, so no reference is ever left raw.
+unsafe fn mask_columns(query: *mut pg_sys::Query, index: i32, rte: *mut pg_sys::RangeTblEntry, rules: &MaskedRelation) -> *mut pg_sys::Query {
+    // SAFETY: walking and mutating a valid tree; the mutator returns a new tree and leaves the
+    // original as it was, so it can be replaced again.
+    unsafe {
+        let wanted = nodes::columns_referenced(query.cast(), index);
+        let pairs = rules.expressions_for(&wanted);
+        let done: Vec<i16> = pairs.iter().map(|(a, _)| *a).collect();
+        let masked = nodes::replace_vars(query.cast(), index, rte, &pairs, (*query).resultRelation);
+        if !nodes::references_columns(masked, index, 0, |attno| rules.masks(attno) && !done.contains(&attno)) {
+            return masked.cast();
+        }
+        nodes::replace_vars(query.cast(), index, rte, &rules.expressions(), (*query).resultRelation).cast()
     }
 }
 
@@ -286,7 +306,7 @@ unsafe fn check_writes(query: *mut pg_sys::Query, index: i32, rules: &MaskedRela
                         "It would overwrite the real value with a masked one. Write a new value, or ask an unmasked role.",
                     );
                 }
-                for rule in &rules.rules {
+                for rule in rules.rules().iter() {
                     if rule.keyed && rule.inputs.iter().any(|a| *a == attno || *a == 0) {
                         refuse(
                             format!(

@@ -72,26 +72,134 @@ pub struct CompiledRule {
     pub keyed: bool,
 }
 
+/// A masked relation's rules, compiled column by column the first time a masked statement needs
+/// them (a table with 1,500 rules costs a masked reader of three columns three compilations),
+/// and kept for the backend until the relation's rules change.
 pub struct MaskedRelation {
     pub relid: pg_sys::Oid,
-    pub rules: Vec<CompiledRule>,
+    /// Masked columns: those with a rule, and stored generated columns computed from them.
+    masked: Rc<Vec<i16>>,
+    /// The rules in force, resolved across inheritance, not yet compiled.
+    resolved: Vec<ResolvedRule>,
+    /// Compiled so far (expressions in `context`).
+    compiled: std::cell::RefCell<Vec<CompiledRule>>,
     /// Keeps the rules' memory alive while anyone holds this relation.
-    _context: Rc<OwnedContext>,
+    context: Rc<OwnedContext>,
 }
 
 impl MaskedRelation {
     pub fn masks(&self, attno: i16) -> bool {
-        self.rules.iter().any(|r| r.attno == attno)
+        self.masked.contains(&attno)
     }
 
-    /// (attno, expression) pairs for substitution.
+    /// Every rule, compiled (writes, COPY FROM and foreign keys check them all).
+    pub fn rules(&self) -> std::cell::Ref<'_, Vec<CompiledRule>> {
+        for attno in self.masked.iter() {
+            self.ensure(*attno);
+        }
+        self.compiled.borrow()
+    }
+
+    /// (attno, expression) pairs for substituting the masked columns among `wanted` (every
+    /// masked column when `wanted` holds 0, a whole-row reference).
+    pub fn expressions_for(&self, wanted: &[i16]) -> Vec<(i16, *mut pg_sys::Node)> {
+        let all = wanted.contains(&0);
+        let needed: Vec<i16> = self.masked.iter().copied().filter(|a| all || wanted.contains(a)).collect();
+        for attno in &needed {
+            self.ensure(*attno);
+        }
+        self.compiled.borrow().iter().filter(|r| needed.contains(&r.attno)).map(|r| (r.attno, r.expr)).collect()
+    }
+
+    /// Every masked column's (attno, expression) pair.
     pub fn expressions(&self) -> Vec<(i16, *mut pg_sys::Node)> {
-        self.rules.iter().map(|r| (r.attno, r.expr)).collect()
+        self.expressions_for(&[0])
+    }
+
+    fn is_compiled(&self, attno: i16) -> bool {
+        self.compiled.borrow().iter().any(|r| r.attno == attno)
+    }
+
+    /// Compiles the rule of masked column `attno` unless it is compiled already. No borrow is
+    /// held while compiling: compiling reads catalogs and may raise.
+    fn ensure(&self, attno: i16) {
+        if self.is_compiled(attno) || !self.masks(attno) {
+            return;
+        }
+        let rule = match self.resolved.iter().find(|r| r.attno == attno) {
+            Some(r) => self.compile_resolved(r),
+            None => self.compile_generated(attno),
+        };
+        if !self.is_compiled(attno) {
+            self.compiled.borrow_mut().push(rule);
+        }
+    }
+
+    fn compile_resolved(&self, r: &ResolvedRule) -> CompiledRule {
+        let rule = or_raise(parse_column_label(&r.text));
+        // SAFETY: the column exists (resolve read it from the relation); compilation happens in
+        // the current context and the result is copied into the relation's context.
+        match unsafe { compile_rule(self.relid, r.attno, &rule) } {
+            Ok(c) => CompiledRule {
+                attno: r.attno,
+                // SAFETY: c.expr is a valid tree; the context is live.
+                expr: unsafe { nodes::copy_into(self.context.get(), c.expr) },
+                inputs: c.inputs,
+                keyed: c.keyed,
+            },
+            Err(RuleError(message, hint)) => raise(
+                PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+                format!("masking rule on {}.{} is no longer valid: {message}", catalog::relation_name(r.source), r.column),
+                format!("A privacy admin must fix or drop the rule (SECURITY LABEL FOR privacy ON COLUMN ... IS NULL). {hint}"),
+            ),
+        }
+    }
+
+    /// A stored generated column computed from masked columns: masked readers see the generation
+    /// expression evaluated over the masked values.
+    fn compile_generated(&self, attno: i16) -> CompiledRule {
+        // SAFETY: generation_expression returns the expression of a generated column (the column
+        // is in `masked` because it is one, computed from masked columns).
+        unsafe {
+            let expr = generation_expression(self.relid, attno);
+            let inputs = nodes::columns_read(expr);
+            let rule_inputs: Vec<i16> = inputs.iter().copied().filter(|a| self.resolved.iter().any(|r| r.attno == *a)).collect();
+            for a in &rule_inputs {
+                self.ensure(*a);
+            }
+            let (pairs, keyed) = {
+                let compiled = self.compiled.borrow();
+                let used: Vec<&CompiledRule> = compiled.iter().filter(|r| rule_inputs.contains(&r.attno)).collect();
+                (used.iter().map(|r| (r.attno, r.expr)).collect::<Vec<_>>(), used.iter().any(|r| r.keyed))
+            };
+            // Generation expressions cannot hold whole-row Vars, so no RTE is needed.
+            let substituted = nodes::replace_vars(expr, 1, std::ptr::null_mut(), &pairs, 0);
+            CompiledRule { attno, expr: nodes::copy_into(self.context.get(), substituted), inputs, keyed }
+        }
+    }
+}
+
+/// What protects a relation, known without compiling its rules (labels and catalogs only): what
+/// every statement that merely asks "is this relation masked?" needs, so that unmasked sessions
+/// (superusers included) never pay for compiling the rules of the tables they touch.
+#[derive(Clone)]
+pub enum ProtectionKind {
+    None,
+    /// The masked columns: those with a rule, and stored generated columns computed from them.
+    Masked(Rc<Vec<i16>>),
+    DerivedMatview,
+}
+
+impl ProtectionKind {
+    pub fn is_none(&self) -> bool {
+        matches!(self, ProtectionKind::None)
     }
 }
 
 backend_local! {
     static ANY_RULES: Cached<bool> = const { Cached::new(Class::Relations) };
+    static PROTECTION_KIND: CachedMap<(pg_sys::Oid, bool), ProtectionKind> = CachedMap::new(Class::Relations);
+    static IS_PROTECTED: CachedMap<(pg_sys::Oid, bool), bool> = CachedMap::new(Class::Relations);
     static PROTECTION: CachedMap<(pg_sys::Oid, bool), Protection> = CachedMap::new(Class::Relations);
     static TRUSTED_SCHEMAS: Cached<Vec<pg_sys::Oid>> = const { Cached::new(Class::Relations) };
     static RULE_FUNCTIONS: Cached<RuleFunctions> = const { Cached::new(Class::Relations) };
@@ -101,8 +209,7 @@ backend_local! {
 pub fn any_rules() -> bool {
     *ANY_RULES.with(|c| {
         c.get(|| {
-            catalog::extension_schema().is_some()
-                && catalog::labels(None).iter().any(|l| l.classoid == pg_sys::RelationRelationId && l.objsubid > 0)
+            catalog::extension_schema().is_some() && catalog::label_summary().column_rules
         })
     })
 }
@@ -131,10 +238,13 @@ pub struct ResolvedRule {
 
 /// Labels of a relation's columns, by column name.
 fn labels_by_name(relid: pg_sys::Oid) -> HashMap<String, String> {
-    catalog::column_labels_of(relid)
-        .into_iter()
-        .filter_map(|(attno, label)| catalog::attribute_name(relid, attno).map(|name| (name, label)))
-        .collect()
+    let labels = catalog::column_labels_of(relid);
+    if labels.is_empty() {
+        return HashMap::new();
+    }
+    // names from the relation's descriptor, not one syscache lookup per labelled column
+    let names: HashMap<i16, String> = columns_of(relid).into_iter().map(|(attno, name, _)| (attno, name)).collect();
+    labels.into_iter().filter_map(|(attno, label)| names.get(&attno).map(|name| (name.clone(), label))).collect()
 }
 
 /// Live columns of a relation: (attno, name, attgenerated).
@@ -282,13 +392,55 @@ pub fn protection(relid: pg_sys::Oid, inh: bool) -> Protection {
     })
 }
 
-fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
+/// Whether `relid` is masked, and which of its columns, without compiling a rule (cached).
+pub fn protection_kind(relid: pg_sys::Oid, inh: bool) -> ProtectionKind {
+    if !any_rules() {
+        return ProtectionKind::None;
+    }
+    PROTECTION_KIND.with(|c| {
+        c.get_if_final((relid, inh), |(relid, inh)| {
+            watch_relation(relid, Class::Relations);
+            (compute_kind(relid, inh), crate::pg::citus::shard_answer_is_final(relid))
+        })
+    })
+}
+
+/// Whether any masking rule covers `relid` (or it is a materialized view derived from masked
+/// columns), without compiling a rule: what every unmasked statement asks of the relations it
+/// touches. A plain table or partition is answered by its own labels and its ancestors' (a
+/// child has every column of its parents, so any rule on an ancestor's column covers it), each
+/// read up to the first; other cases take [`protection_kind`].
+pub fn is_protected(relid: pg_sys::Oid, inh: bool) -> bool {
+    if !any_rules() {
+        return false;
+    }
+    IS_PROTECTED.with(|c| {
+        c.get_if_final((relid, inh), |(relid, inh)| {
+            watch_relation(relid, Class::Relations);
+            let plain = matches!(catalog::relkind(relid), pg_sys::RELKIND_RELATION | pg_sys::RELKIND_PARTITIONED_TABLE | pg_sys::RELKIND_FOREIGN_TABLE)
+                && (!inh || catalog::descendants_cached(relid).is_empty())
+                && !crate::pg::citus::is_citus_table(relid)
+                && crate::pg::citus::shard_of(relid).is_none();
+            if !plain {
+                return (!protection_kind(relid, inh).is_none(), crate::pg::citus::shard_answer_is_final(relid));
+            }
+            let ancestors = catalog::ancestors_of(relid);
+            for a in &ancestors {
+                watch_relation(*a, Class::Relations);
+            }
+            let found = std::iter::once(relid).chain(ancestors).any(catalog::has_column_label);
+            (found, crate::pg::citus::shard_answer_is_final(relid))
+        })
+    })
+}
+
+fn compute_kind(relid: pg_sys::Oid, inh: bool) -> ProtectionKind {
     let relkind = catalog::relkind(relid);
     if relkind == pg_sys::RELKIND_MATVIEW {
-        return if matview_reads_masked(relid) { Protection::DerivedMatview } else { Protection::None };
+        return if matview_reads_masked(relid) { ProtectionKind::DerivedMatview } else { ProtectionKind::None };
     }
     if !matches!(relkind, pg_sys::RELKIND_RELATION | pg_sys::RELKIND_PARTITIONED_TABLE | pg_sys::RELKIND_FOREIGN_TABLE) {
-        return Protection::None;
+        return ProtectionKind::None;
     }
     for related in catalog::ancestors_of(relid).into_iter().chain(if inh { catalog::descendants_of(relid) } else { Vec::new() }) {
         watch_relation(related, Class::Relations);
@@ -296,60 +448,41 @@ fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
     if let Some(table) = crate::pg::citus::shard_of(relid) {
         watch_relation(table, Class::Relations);
     }
+    let mut masked: Vec<i16> = resolve(relid, inh).iter().map(|r| r.attno).collect();
+    if masked.is_empty() {
+        return ProtectionKind::None;
+    }
+    for (attno, _, generated) in columns_of(relid) {
+        if !crate::pg::version::is_generated(generated) || masked.contains(&attno) {
+            continue;
+        }
+        // SAFETY: generation_expression returns a node tree or NULL.
+        let expr = unsafe { generation_expression(relid, attno) };
+        // SAFETY: expr is a valid tree when not NULL.
+        if !expr.is_null() && unsafe { nodes::references_columns(expr, 1, 0, |a| a == 0 || masked.contains(&a)) } {
+            masked.push(attno);
+        }
+    }
+    ProtectionKind::Masked(Rc::new(masked))
+}
+
+fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
+    let masked = match protection_kind(relid, inh) {
+        ProtectionKind::None => return Protection::None,
+        ProtectionKind::DerivedMatview => return Protection::DerivedMatview,
+        ProtectionKind::Masked(masked) => masked,
+    };
     let resolved = resolve(relid, inh);
     if resolved.is_empty() {
         return Protection::None;
     }
-    let context = Rc::new(OwnedContext::new(c"pg_privacy masking rules"));
-    let mut rules = Vec::new();
-    for r in &resolved {
-        let rule = or_raise(parse_column_label(&r.text));
-        // SAFETY: the column exists (resolve read it from the relation); compilation happens in
-        // the current context and the result is copied into the relation's context.
-        match unsafe { compile_rule(relid, r.attno, &rule) } {
-            Ok(c) => rules.push(CompiledRule {
-                attno: r.attno,
-                // SAFETY: c.expr is a valid tree; context is live.
-                expr: unsafe { nodes::copy_into(context.get(), c.expr) },
-                inputs: c.inputs,
-                keyed: c.keyed,
-            }),
-            Err(RuleError(message, hint)) => raise(
-                PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
-                format!(
-                    "masking rule on {}.{} is no longer valid: {message}",
-                    catalog::relation_name(r.source),
-                    r.column
-                ),
-                format!("A privacy admin must fix or drop the rule (SECURITY LABEL FOR privacy ON COLUMN ... IS NULL). {hint}"),
-            ),
-        }
-    }
-    // Stored generated columns computed from masked columns are masked too: masked readers see
-    // the generation expression evaluated over the masked values.
-    for (attno, _, generated) in columns_of(relid) {
-        if !crate::pg::version::is_generated(generated) || rules.iter().any(|r| r.attno == attno) {
-            continue;
-        }
-        // SAFETY: generation_expression returns a node tree or NULL; rules hold valid trees.
-        unsafe {
-            let expr = generation_expression(relid, attno);
-            if expr.is_null() {
-                continue;
-            }
-            let masked: Vec<i16> = rules.iter().map(|r| r.attno).collect();
-            if !nodes::references_columns(expr, 1, 0, |a| a == 0 || masked.contains(&a)) {
-                continue;
-            }
-            let pairs: Vec<(i16, *mut pg_sys::Node)> = rules.iter().map(|r| (r.attno, r.expr)).collect();
-            // Generation expressions cannot hold whole-row Vars, so no RTE is needed.
-            let substituted = nodes::replace_vars(expr, 1, std::ptr::null_mut(), &pairs, 0);
-            let inputs = nodes::columns_read(expr);
-            let keyed = rules.iter().any(|r| r.keyed && inputs.contains(&r.attno));
-            rules.push(CompiledRule { attno, expr: nodes::copy_into(context.get(), substituted), inputs, keyed });
-        }
-    }
-    Protection::Masked(Rc::new(MaskedRelation { relid, rules, _context: context }))
+    Protection::Masked(Rc::new(MaskedRelation {
+        relid,
+        masked,
+        resolved,
+        compiled: std::cell::RefCell::new(Vec::new()),
+        context: Rc::new(OwnedContext::new(c"pg_privacy masking rules")),
+    }))
 }
 
 /// The generation expression of a stored generated column (Vars of varno 1), or NULL.
@@ -379,11 +512,11 @@ fn matview_reads_masked(relid: pg_sys::Oid) -> bool {
                     continue;
                 }
                 watch_relation((*rte).relid, Class::Relations);
-                match protection((*rte).relid, (*rte).inh) {
-                    Protection::None => {}
-                    Protection::DerivedMatview => uses_masked = true,
-                    Protection::Masked(rules) => {
-                        uses_masked |= nodes::references_columns(q.cast(), index, 0, |a| a == 0 || rules.masks(a));
+                match protection_kind((*rte).relid, (*rte).inh) {
+                    ProtectionKind::None => {}
+                    ProtectionKind::DerivedMatview => uses_masked = true,
+                    ProtectionKind::Masked(columns) => {
+                        uses_masked |= nodes::references_columns(q.cast(), index, 0, |a| a == 0 || columns.contains(&a));
                     }
                 }
             }
@@ -464,11 +597,7 @@ fn rule_functions() -> Rc<RuleFunctions> {
 fn trusted_schemas() -> Rc<Vec<pg_sys::Oid>> {
     TRUSTED_SCHEMAS.with(|c| {
         c.get(|| {
-            catalog::labels(None)
-                .into_iter()
-                .filter(|l| l.classoid == pg_sys::NamespaceRelationId && parse_schema_label(&l.label).is_ok())
-                .map(|l| l.objoid)
-                .collect()
+            catalog::label_summary().schemas.iter().filter(|(_, label)| parse_schema_label(label).is_ok()).map(|(schema, _)| *schema).collect()
         })
     })
 }

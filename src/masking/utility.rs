@@ -77,7 +77,7 @@ pub unsafe fn check_set_role(stmt: *mut pg_sys::VariableSetStmt) {
 
 /// Whether `COPY relid TO` must become a query for the masked session.
 pub fn copy_needs_query(relid: pg_sys::Oid) -> bool {
-    !matches!(protection(relid, false), Protection::None)
+    super::rules::is_protected(relid, false)
 }
 
 /// A trigger whose function a masked role owns, on a relation with masking rules (or on one of
@@ -119,7 +119,7 @@ fn masked_trigger(rel: pg_sys::Oid) -> Option<(String, pg_sys::Oid)> {
     MASKED_TRIGGER.with(|c| {
         c.get(rel, |rel| {
             crate::pg::cache::watch_relation(rel, crate::pg::cache::Class::Relations);
-            if matches!(protection(rel, false), Protection::None) {
+            if !super::rules::is_protected(rel, false) {
                 return None;
             }
             // SAFETY: the relcache entry is opened and closed here; the trigger descriptor is read
@@ -154,7 +154,7 @@ fn masked_trigger(rel: pg_sys::Oid) -> Option<(String, pg_sys::Oid)> {
 /// `COPY relid FROM` by a masked session: the same write checks as INSERT.
 pub fn check_copy_from(relid: pg_sys::Oid, columns: &[i16]) {
     let Protection::Masked(rules) = protection(relid, false) else { return };
-    for rule in &rules.rules {
+    for rule in rules.rules().iter() {
         if !rule.keyed {
             continue;
         }

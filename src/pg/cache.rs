@@ -184,6 +184,10 @@ impl<T> Cached<T> {
         Cached { deps: Deps::of(&[class]), slot: RefCell::new(None) }
     }
 
+    pub const fn depending_on(deps: Deps) -> Self {
+        Cached { deps, slot: RefCell::new(None) }
+    }
+
     /// The cached value if it is current, without loading anything (cannot raise).
     pub fn peek(&self) -> Option<Rc<T>> {
         let now = self.deps.generation();

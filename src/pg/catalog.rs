@@ -140,6 +140,14 @@ pub fn scan_int8(relid: pg_sys::Oid, index: pg_sys::Oid, attno: i16, value: i64,
 }
 
 fn scan_keyed(relid: pg_sys::Oid, key: Option<(pg_sys::Oid, i16, u32, pg_sys::Datum)>, mut f: impl FnMut(&Row)) {
+    scan_while(relid, key, |row| {
+        f(row);
+        true
+    })
+}
+
+/// Like [`scan_keyed`], stopping at the first row for which `f` returns false.
+fn scan_while(relid: pg_sys::Oid, key: Option<(pg_sys::Oid, i16, u32, pg_sys::Datum)>, mut f: impl FnMut(&Row) -> bool) {
     // SAFETY: a standard catalog scan: the relation is opened and closed with the same lock, the
     // scan key is fully initialised before use, the scan uses the catalog snapshot (NULL) and is
     // ended before closing. An ERROR inside `f` unwinds through pg_guard; the resource owner
@@ -166,7 +174,9 @@ fn scan_keyed(relid: pg_sys::Oid, key: Option<(pg_sys::Oid, i16, u32, pg_sys::Da
             if tuple.is_null() {
                 break;
             }
-            f(&Row { tuple, desc: (*rel).rd_att });
+            if !f(&Row { tuple, desc: (*rel).rd_att }) {
+                break;
+            }
         }
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
@@ -292,6 +302,72 @@ pub fn labels(objoid: Option<pg_sys::Oid>) -> Vec<Label> {
         }
     });
     out
+}
+
+/// What a session needs to know of the whole database's labels before its first statement,
+/// read in one pass: whether any column has a rule, and the (rare) schema and function labels.
+pub struct LabelSummary {
+    pub column_rules: bool,
+    /// (object, label) of labels on schemas and on functions.
+    pub schemas: Vec<(pg_sys::Oid, String)>,
+    pub functions: Vec<(pg_sys::Oid, String)>,
+}
+
+backend_local! {
+    static LABEL_SUMMARY: crate::pg::cache::Cached<LabelSummary> = const {
+        crate::pg::cache::Cached::depending_on(crate::pg::cache::Deps::of(&[crate::pg::cache::Class::Relations, crate::pg::cache::Class::Functions]))
+    };
+}
+
+/// The [`LabelSummary`] of this database (cached). A database with thousands of column rules
+/// costs one pass over `pg_seclabel` reading two fixed-width fields per row: a column label's
+/// provider is read only until the first one of ours is found, and no column label's text is
+/// read (rules are read per relation, when a statement touches it).
+pub fn label_summary() -> std::rc::Rc<LabelSummary> {
+    LABEL_SUMMARY.with(|c| {
+        c.get(|| {
+            let cat = pg_sys::SecLabelRelationId;
+            let (a_objoid, a_classoid, a_objsubid, a_provider, a_label) = (
+                attnum(cat, c"objoid"),
+                attnum(cat, c"classoid"),
+                attnum(cat, c"objsubid"),
+                attnum(cat, c"provider"),
+                attnum(cat, c"label"),
+            );
+            let mut summary = LabelSummary { column_rules: false, schemas: Vec::new(), functions: Vec::new() };
+            scan(cat, None, |row| {
+                let class = row.oid(a_classoid);
+                let ours = || row.text(a_provider).as_deref() == Some(crate::PROVIDER);
+                if class == pg_sys::RelationRelationId {
+                    if !summary.column_rules && row.int4(a_objsubid) > 0 && ours() {
+                        summary.column_rules = true;
+                    }
+                } else if class == pg_sys::NamespaceRelationId || class == pg_sys::ProcedureRelationId {
+                    if let (true, Some(label)) = (ours(), row.text(a_label)) {
+                        let list = if class == pg_sys::NamespaceRelationId { &mut summary.schemas } else { &mut summary.functions };
+                        list.push((row.oid(a_objoid), label));
+                    }
+                }
+            });
+            summary
+        })
+    })
+}
+
+/// Whether any column of `relid` has a label of provider `privacy` (stops at the first).
+pub fn has_column_label(relid: pg_sys::Oid) -> bool {
+    let cat = pg_sys::SecLabelRelationId;
+    let (a_objoid, a_classoid, a_objsubid, a_provider) =
+        (attnum(cat, c"objoid"), attnum(cat, c"classoid"), attnum(cat, c"objsubid"), attnum(cat, c"provider"));
+    let mut found = false;
+    let key = Some((oid(pg_sys::SecLabelObjectIndexId), a_objoid, pg_sys::F_OIDEQ, pg_sys::Datum::from(relid)));
+    scan_while(cat, key, |row| {
+        found = row.oid(a_classoid) == pg_sys::RelationRelationId
+            && row.int4(a_objsubid) > 0
+            && row.text(a_provider).as_deref() == Some(crate::PROVIDER);
+        !found
+    });
+    found
 }
 
 /// Column labels of provider `privacy` on `relid`: (attnum, label).

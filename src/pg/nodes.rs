@@ -130,6 +130,29 @@ pub unsafe fn references_columns(node: *mut pg_sys::Node, varno: i32, depth: i32
     }
 }
 
+/// Columns of range-table entry `varno` of `node` (a Query) that its Vars reference, at any
+/// depth (0 = a whole-row reference), each once. The walk is the one PostgreSQL's own
+/// replacement of Vars makes (query and expression tree walkers, range tables included).
+///
+/// # Safety
+/// `node` must be a valid node tree.
+pub unsafe fn columns_referenced(node: *mut pg_sys::Node, varno: i32) -> Vec<i16> {
+    let mut out = Vec::new();
+    // SAFETY: walking a valid tree; Var nodes are tag-checked before the cast.
+    unsafe {
+        walk(node, |n, d| {
+            if pgrx::is_a(n, pg_sys::NodeTag::T_Var) {
+                let var = n as *mut pg_sys::Var;
+                if (*var).varno == varno && (*var).varlevelsup as i32 == d && !out.contains(&(*var).varattno) {
+                    out.push((*var).varattno);
+                }
+            }
+            false
+        });
+    }
+    out
+}
+
 /// Columns of range-table entry 1 an expression (over one relation) reads.
 ///
 /// # Safety

@@ -9,7 +9,7 @@ use pgrx::prelude::*;
 use crate::consent::purpose::allowed_purposes;
 use crate::consent::registry::{registry, KeyKind};
 use crate::masking::roles::is_masked;
-use crate::masking::rules::{protection, resolve, Protection};
+use crate::masking::rules::resolve;
 use crate::pg::catalog::{self, qualified_name, quote_ident};
 use crate::pg::errors::raise;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
@@ -120,7 +120,7 @@ fn preview_access_rows(
         );
     }
     let masked = is_masked(role);
-    let derived = matches!(protection(relation, true), Protection::DerivedMatview);
+    let derived = matches!(crate::masking::rules::protection_kind(relation, true), crate::masking::rules::ProtectionKind::DerivedMatview);
     let rules = resolve(relation, true);
 
     let reg = registry();
