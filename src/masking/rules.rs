@@ -290,7 +290,8 @@ pub fn resolve(relid: pg_sys::Oid, inh: bool) -> Vec<ResolvedRule> {
     let child_labels: Vec<(pg_sys::Oid, HashMap<String, String>)> =
         if inh { catalog::descendants_of(relid).into_iter().map(labels_of_child).collect() } else { Vec::new() };
     let mut out = Vec::new();
-    for (attno, name, _) in columns_of(relid) {
+    let columns = columns_of(relid);
+    for (attno, name, _) in columns.iter().cloned() {
         if let Some((source, text)) = chain_labels.iter().find_map(|(r, l)| l.get(&name).map(|t| (*r, t.clone()))) {
             out.push(ResolvedRule { attno, column: name, text, source, applies: Applies::Always });
             continue;
@@ -312,7 +313,45 @@ pub fn resolve(relid: pg_sys::Oid, inh: bool) -> Vec<ResolvedRule> {
         let (source, _) = found.remove(0);
         out.push(ResolvedRule { attno, column: name, text, source, applies: Applies::WithChildren });
     }
+    if inh {
+        for child in catalog::descendants_of(relid) {
+            masked_generated_in_child(&columns, child, &mut out);
+        }
+    }
     out
+}
+
+/// A child or partition may compute a column from masked columns where its parent stores a plain
+/// one (`GENERATED ... STORED` on the child only: `CREATE TABLE ... INHERITS`, `ALTER TABLE ...
+/// INHERIT`, `ATTACH PARTITION` allow it). Read through the parent, that column would carry the
+/// child's expression over the raw values, so the parent's column of that name reads as NULL
+/// for masked roles in reads that include children, as a column whose children disagree does.
+fn masked_generated_in_child(parent_columns: &[(i16, String, u8)], child: pg_sys::Oid, out: &mut Vec<ResolvedRule>) {
+    let child_masked: Vec<i16> = resolve(child, false).iter().map(|r| r.attno).collect();
+    if child_masked.is_empty() {
+        return;
+    }
+    for (attno, name, generated) in columns_of(child) {
+        if !crate::pg::version::is_generated(generated) || child_masked.contains(&attno) {
+            continue;
+        }
+        let Some((parent_attno, parent_name, _)) = parent_columns.iter().find(|(_, n, _)| *n == name) else { continue };
+        if out.iter().any(|r| r.attno == *parent_attno) {
+            continue;
+        }
+        // SAFETY: the generation expression of a generated column of an existing relation.
+        let expr = unsafe { generation_expression(child, attno) };
+        // SAFETY: expr is a valid tree when not NULL.
+        if !expr.is_null() && unsafe { nodes::references_columns(expr, 1, 0, |a| a == 0 || child_masked.contains(&a)) } {
+            out.push(ResolvedRule {
+                attno: *parent_attno,
+                column: parent_name.clone(),
+                text: "MASKED WITH VALUE NULL".to_owned(),
+                source: child,
+                applies: Applies::WithChildren,
+            });
+        }
+    }
 }
 
 /// Every rule in force in this database: the function behind `privacy.masking_rules`.

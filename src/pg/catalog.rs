@@ -442,18 +442,27 @@ pub fn extension_installed() -> bool {
     unsafe { pg_sys::get_extension_oid(c"pg_privacy".as_ptr(), true) != pg_sys::InvalidOid }
 }
 
+backend_local! {
+    static EXTENSION_SCHEMA: crate::pg::cache::Cached<Option<pg_sys::Oid>> =
+        const { crate::pg::cache::Cached::new(crate::pg::cache::Class::Relations) };
+}
+
 /// The `privacy` schema if the pg_privacy extension is installed in this database, at the
 /// library's own version (an older schema's tables have other shapes: reading them as this
 /// version's would misread them, so the library treats them as absent and fails closed).
+/// Cached: it is asked on hot paths (every `SET privacy.purpose`); creating, updating or dropping
+/// the extension invalidates it (their DDL, and `guards::after_extension_change`).
 pub fn extension_schema() -> Option<pg_sys::Oid> {
-    // SAFETY: catalog lookups with missing_ok.
-    unsafe {
-        if installed_version().as_deref() != Some(LIBRARY_VERSION) {
-            return None;
-        }
-        let nsp = pg_sys::get_namespace_oid(c"privacy".as_ptr(), true);
-        (nsp != pg_sys::InvalidOid).then_some(nsp)
+    *EXTENSION_SCHEMA.with(|c| c.get(load_extension_schema))
+}
+
+fn load_extension_schema() -> Option<pg_sys::Oid> {
+    if installed_version().as_deref() != Some(LIBRARY_VERSION) {
+        return None;
     }
+    // SAFETY: a catalog lookup with missing_ok.
+    let nsp = unsafe { pg_sys::get_namespace_oid(c"privacy".as_ptr(), true) };
+    (nsp != pg_sys::InvalidOid).then_some(nsp)
 }
 
 /// The OID of the extension's table `privacy.<name>`, if it exists and belongs to the extension
