@@ -6,6 +6,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # The TPS figure of pgbench output on standard input.
 tps() { grep -oE 'tps = [0-9.]+' | head -1 | awk '{print $3}'; }
 
+# The mean latency in ms of pgbench output on standard input.
+latency() { grep -oE 'latency average = [0-9.]+' | head -1 | awk '{print $4}'; }
+
 # ratio A B: A / B with three decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 

@@ -69,7 +69,7 @@ measure() { # KIND USER CLUSTER ARGS...
   local kind=$1 user=$2 c=$3; shift 3
   local outp
   outp=$(pgbench -n "$@" -T "$SECONDS_PER_RUN" -h "${host[$c]}" -p "${port[$c]}" -U "$user" -f "$dir/lookup.sql" bench 2>/dev/null)
-  if [ "$kind" = latency ]; then echo "$outp" | grep -oE 'latency average = [0-9.]+' | awk '{print $4}'; else echo "$outp" | tps; fi
+  if [ "$kind" = latency ]; then echo "$outp" | latency; else echo "$outp" | tps; fi
 }
 compare() { # LABEL KIND USER TARGET ARGS...
   local label=$1 kind=$2 user=$3 target=$4; shift 4

@@ -86,7 +86,7 @@ RESET ROLE;" >"$dir/change.sql"
 
 # run_alternating SECONDS USER SCRIPT_A DB_A SCRIPT_B DB_B EXTRA...: B then A each round; prints
 # "A_list|B_list" of the metric (tps, or mean latency in ms with -C).
-metric() { if [ "$1" = latency ]; then grep -oE 'latency average = [0-9.]+' | awk '{print $4}'; else tps; fi; }
+metric() { if [ "$1" = latency ]; then latency; else tps; fi; }
 run_alternating() {
   local kind=$1 user=$2 sa=$3 da=$4 sb=$5 db=$6; shift 6
   local a=() b=()

@@ -77,10 +77,8 @@ pub struct CompiledRule {
 /// and kept for the backend until the relation's rules change.
 pub struct MaskedRelation {
     pub relid: pg_sys::Oid,
-    /// Masked columns: those with a rule, and stored generated columns computed from them.
-    masked: Rc<Vec<i16>>,
-    /// The rules in force, resolved across inheritance, not yet compiled.
-    resolved: Vec<ResolvedRule>,
+    /// Masked columns and their rules, resolved across inheritance (see [`protection_kind`]).
+    columns: Rc<MaskedColumns>,
     /// Compiled so far (expressions in `context`).
     compiled: std::cell::RefCell<Vec<CompiledRule>>,
     /// Keeps the rules' memory alive while anyone holds this relation.
@@ -89,12 +87,12 @@ pub struct MaskedRelation {
 
 impl MaskedRelation {
     pub fn masks(&self, attno: i16) -> bool {
-        self.masked.contains(&attno)
+        self.columns.attnos.contains(&attno)
     }
 
     /// Every rule, compiled (writes, COPY FROM and foreign keys check them all).
     pub fn rules(&self) -> std::cell::Ref<'_, Vec<CompiledRule>> {
-        for attno in self.masked.iter() {
+        for attno in self.columns.attnos.iter() {
             self.ensure(*attno);
         }
         self.compiled.borrow()
@@ -104,7 +102,7 @@ impl MaskedRelation {
     /// masked column when `wanted` holds 0, a whole-row reference).
     pub fn expressions_for(&self, wanted: &[i16]) -> Vec<(i16, *mut pg_sys::Node)> {
         let all = wanted.contains(&0);
-        let needed: Vec<i16> = self.masked.iter().copied().filter(|a| all || wanted.contains(a)).collect();
+        let needed: Vec<i16> = self.columns.attnos.iter().copied().filter(|a| all || wanted.contains(a)).collect();
         for attno in &needed {
             self.ensure(*attno);
         }
@@ -126,7 +124,7 @@ impl MaskedRelation {
         if self.is_compiled(attno) || !self.masks(attno) {
             return;
         }
-        let rule = match self.resolved.iter().find(|r| r.attno == attno) {
+        let rule = match self.columns.resolved.iter().find(|r| r.attno == attno) {
             Some(r) => self.compile_resolved(r),
             None => self.compile_generated(attno),
         };
@@ -163,7 +161,7 @@ impl MaskedRelation {
         unsafe {
             let expr = generation_expression(self.relid, attno);
             let inputs = nodes::columns_read(expr);
-            let rule_inputs: Vec<i16> = inputs.iter().copied().filter(|a| self.resolved.iter().any(|r| r.attno == *a)).collect();
+            let rule_inputs: Vec<i16> = inputs.iter().copied().filter(|a| self.columns.resolved.iter().any(|r| r.attno == *a)).collect();
             for a in &rule_inputs {
                 self.ensure(*a);
             }
@@ -179,14 +177,20 @@ impl MaskedRelation {
     }
 }
 
+pub struct MaskedColumns {
+    pub attnos: Vec<i16>,
+    pub resolved: Vec<ResolvedRule>,
+}
+
 /// What protects a relation, known without compiling its rules (labels and catalogs only): what
 /// every statement that merely asks "is this relation masked?" needs, so that unmasked sessions
 /// (superusers included) never pay for compiling the rules of the tables they touch.
 #[derive(Clone)]
 pub enum ProtectionKind {
     None,
-    /// The masked columns: those with a rule, and stored generated columns computed from them.
-    Masked(Rc<Vec<i16>>),
+    /// The masked columns (those with a rule, and stored generated columns computed from them)
+    /// and the rules, resolved but not compiled.
+    Masked(Rc<MaskedColumns>),
     DerivedMatview,
 }
 
@@ -328,21 +332,9 @@ pub fn resolve(relid: pg_sys::Oid, inh: bool) -> Vec<ResolvedRule> {
 /// for masked roles in reads that include children, as a column whose children disagree does.
 fn masked_generated_in_child(parent_columns: &[(i16, String, u8)], child: pg_sys::Oid, out: &mut Vec<ResolvedRule>) {
     let child_masked: Vec<i16> = resolve(child, false).iter().map(|r| r.attno).collect();
-    if child_masked.is_empty() {
-        return;
-    }
-    for (attno, name, generated) in columns_of(child) {
-        if !crate::pg::version::is_generated(generated) || child_masked.contains(&attno) {
-            continue;
-        }
+    for (_, name) in generated_from(child, &child_masked) {
         let Some((parent_attno, parent_name, _)) = parent_columns.iter().find(|(_, n, _)| *n == name) else { continue };
-        if out.iter().any(|r| r.attno == *parent_attno) {
-            continue;
-        }
-        // SAFETY: the generation expression of a generated column of an existing relation.
-        let expr = unsafe { generation_expression(child, attno) };
-        // SAFETY: expr is a valid tree when not NULL.
-        if !expr.is_null() && unsafe { nodes::references_columns(expr, 1, 0, |a| a == 0 || child_masked.contains(&a)) } {
+        if !out.iter().any(|r| r.attno == *parent_attno) {
             out.push(ResolvedRule {
                 attno: *parent_attno,
                 column: parent_name.clone(),
@@ -352,6 +344,26 @@ fn masked_generated_in_child(parent_columns: &[(i16, String, u8)], child: pg_sys
             });
         }
     }
+}
+
+/// Stored generated columns of `relid` computed from columns in `masked`: (attno, name).
+fn generated_from(relid: pg_sys::Oid, masked: &[i16]) -> Vec<(i16, String)> {
+    if masked.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (attno, name, generated) in columns_of(relid) {
+        if !crate::pg::version::is_generated(generated) || masked.contains(&attno) {
+            continue;
+        }
+        // SAFETY: the generation expression of a generated column of an existing relation.
+        let expr = unsafe { generation_expression(relid, attno) };
+        // SAFETY: expr is a valid tree when not NULL.
+        if !expr.is_null() && unsafe { nodes::references_columns(expr, 1, 0, |a| a == 0 || masked.contains(&a)) } {
+            out.push((attno, name));
+        }
+    }
+    out
 }
 
 /// Every rule in force in this database: the function behind `privacy.masking_rules`.
@@ -487,41 +499,27 @@ fn compute_kind(relid: pg_sys::Oid, inh: bool) -> ProtectionKind {
     if let Some(table) = crate::pg::citus::shard_of(relid) {
         watch_relation(table, Class::Relations);
     }
-    let mut masked: Vec<i16> = resolve(relid, inh).iter().map(|r| r.attno).collect();
-    if masked.is_empty() {
+    let resolved = resolve(relid, inh);
+    if resolved.is_empty() {
         return ProtectionKind::None;
     }
-    for (attno, _, generated) in columns_of(relid) {
-        if !crate::pg::version::is_generated(generated) || masked.contains(&attno) {
-            continue;
-        }
-        // SAFETY: generation_expression returns a node tree or NULL.
-        let expr = unsafe { generation_expression(relid, attno) };
-        // SAFETY: expr is a valid tree when not NULL.
-        if !expr.is_null() && unsafe { nodes::references_columns(expr, 1, 0, |a| a == 0 || masked.contains(&a)) } {
-            masked.push(attno);
-        }
-    }
-    ProtectionKind::Masked(Rc::new(masked))
+    let mut attnos: Vec<i16> = resolved.iter().map(|r| r.attno).collect();
+    let generated: Vec<i16> = generated_from(relid, &attnos).into_iter().map(|(attno, _)| attno).collect();
+    attnos.extend(generated);
+    ProtectionKind::Masked(Rc::new(MaskedColumns { attnos, resolved }))
 }
 
 fn compute_protection(relid: pg_sys::Oid, inh: bool) -> Protection {
-    let masked = match protection_kind(relid, inh) {
-        ProtectionKind::None => return Protection::None,
-        ProtectionKind::DerivedMatview => return Protection::DerivedMatview,
-        ProtectionKind::Masked(masked) => masked,
-    };
-    let resolved = resolve(relid, inh);
-    if resolved.is_empty() {
-        return Protection::None;
+    match protection_kind(relid, inh) {
+        ProtectionKind::None => Protection::None,
+        ProtectionKind::DerivedMatview => Protection::DerivedMatview,
+        ProtectionKind::Masked(columns) => Protection::Masked(Rc::new(MaskedRelation {
+            relid,
+            columns,
+            compiled: std::cell::RefCell::new(Vec::new()),
+            context: Rc::new(OwnedContext::new(c"pg_privacy masking rules")),
+        })),
     }
-    Protection::Masked(Rc::new(MaskedRelation {
-        relid,
-        masked,
-        resolved,
-        compiled: std::cell::RefCell::new(Vec::new()),
-        context: Rc::new(OwnedContext::new(c"pg_privacy masking rules")),
-    }))
 }
 
 /// The generation expression of a stored generated column (Vars of varno 1), or NULL.
@@ -555,7 +553,7 @@ fn matview_reads_masked(relid: pg_sys::Oid) -> bool {
                     ProtectionKind::None => {}
                     ProtectionKind::DerivedMatview => uses_masked = true,
                     ProtectionKind::Masked(columns) => {
-                        uses_masked |= nodes::references_columns(q.cast(), index, 0, |a| a == 0 || columns.contains(&a));
+                        uses_masked |= nodes::references_columns(q.cast(), index, 0, |a| a == 0 || columns.attnos.contains(&a));
                     }
                 }
             }
