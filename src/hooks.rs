@@ -161,6 +161,9 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         let filtered = consent::filter::filtered(&roles);
         crate::distributed::refuse_unguaranteed(p.parse, filtered);
         crate::distributed::refuse_distributing_subject_tables(p.parse);
+        if masked || filtered {
+            crate::pg::heap::settle_for_governed();
+        }
         PLANNING_MASKED.with(|m| m.set(masked));
         p.masked = masked;
         masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));

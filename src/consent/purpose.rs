@@ -68,11 +68,48 @@ pub fn is_filtered_role(role: pg_sys::Oid) -> bool {
 /// user): for those a requested purpose they were not allowed is an error, for other governing
 /// roles it means no rows.
 pub fn filter_for(role: pg_sys::Oid, acting: bool) -> Filter {
+    // A statement asks this several times per role (the planner, the row-security hook, each
+    // subject table read): the answer is kept for the same role, requested purpose and cache
+    // generation (roles, purposes and the registry invalidate it like every other cache).
+    let requested = crate::guc::purpose();
+    let generation = FILTER_DEPS.generation();
+    let known = RECENT_FILTERS.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(g, ro, a, p, _)| *g == generation && *ro == role && *a == acting && *p == requested)
+            .map(|(.., f)| f.clone())
+    });
+    if let Some(filter) = known {
+        return filter;
+    }
+    let filter = decide_filter(role, acting, requested.clone());
+    RECENT_FILTERS.with(|r| {
+        let mut r = r.borrow_mut();
+        r.retain(|(g, ..)| *g == generation);
+        if r.len() >= 16 {
+            r.remove(0);
+        }
+        r.push((generation, role, acting, requested, filter.clone()));
+    });
+    filter
+}
+
+/// What the recent answers of [`filter_for`] depend on.
+const FILTER_DEPS: Deps = Deps::of(&[Class::Roles, Class::Relations]);
+
+backend_local! {
+    /// Recent answers of [`filter_for`]: (generation, role, acting, requested purpose, filter).
+    static RECENT_FILTERS: std::cell::RefCell<Vec<(u64, pg_sys::Oid, bool, String, Filter)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`filter_for`] without the memory of recent answers (raises for a purpose an acting role was
+/// not allowed, so such an answer is never kept).
+fn decide_filter(role: pg_sys::Oid, acting: bool, requested: String) -> Filter {
     if !is_filtered_role(role) {
         return Filter::None;
     }
     let allowed = allowed_purposes(role);
-    let requested = crate::guc::purpose();
     let purpose = if !requested.is_empty() {
         if !allowed.contains(&requested) {
             if acting {

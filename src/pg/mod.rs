@@ -1,7 +1,8 @@
 //! PostgreSQL helpers every concern shares: named catalog OIDs and catalog reads ([`catalog`]),
 //! Citus's metadata when Citus is there ([`citus`]),
 //! query-tree walkers and node builders ([`nodes`]), error reporting ([`errors`]), the one owner of
-//! cache invalidation and its cache types ([`cache`]), per-backend statics ([`local`]), the raw entry points the hooks pass
+//! cache invalidation and its cache types ([`cache`]), per-backend statics ([`local`]), how a
+//! governed backend's heap is settled ([`heap`]), the raw entry points the hooks pass
 //! statements on to ([`ffi`]) and the differences between PostgreSQL versions ([`version`]).
 //!
 //! Nothing here knows about masking or consent; the concern modules build on it.
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod citus;
 pub mod errors;
 pub mod ffi;
+pub mod heap;
 pub mod marker;
 pub mod nodes;
 pub mod version;

@@ -6,6 +6,8 @@ use std::ffi::{CStr, CString};
 use pgrx::pg_sys;
 use pgrx::PgList;
 
+use super::version;
+
 struct WalkContext<'a> {
     visit: &'a mut dyn FnMut(*mut pg_sys::Node, i32) -> bool,
     depth: i32,
@@ -28,13 +30,19 @@ unsafe extern "C-unwind" fn walker(node: *mut pg_sys::Node, context: *mut std::f
         if pgrx::is_a(node, pg_sys::NodeTag::T_RangeTblEntry) {
             return false;
         }
+        // The walkers below are called without pgrx's guard (a setjmp per node was a tenth of a
+        // governed statement's planning). That is sound because this frame holds nothing to drop
+        // across the call (a reference and integers): an ERROR raised below (stack depth, an
+        // unknown node) longjmps past it to the guarded call in `walk`, which turns it into a
+        // panic where the walk's owner can unwind; a panic in a nested `visit` is caught by the
+        // nested `walker`'s own guard and travels the same way.
         if pgrx::is_a(node, pg_sys::NodeTag::T_Query) {
             ctx.depth += 1;
-            let stop = pg_sys::query_tree_walker(node.cast(), Some(walker), context, pg_sys::QTW_EXAMINE_RTES_BEFORE as i32);
+            let stop = version::query_tree_walker_unguarded(node.cast(), Some(walker), context, pg_sys::QTW_EXAMINE_RTES_BEFORE as i32);
             ctx.depth -= 1;
             return stop;
         }
-        pg_sys::expression_tree_walker(node, Some(walker), context)
+        version::expression_tree_walker_unguarded(node, Some(walker), context)
     }
 }
 

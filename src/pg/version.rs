@@ -5,6 +5,42 @@
 
 use pgrx::pg_sys;
 
+// ------------------------------------------------------------------ tree walkers
+
+/// A node walker callback (nodes/nodeFuncs.h).
+pub type TreeWalker = Option<unsafe extern "C-unwind" fn(*mut pg_sys::Node, *mut std::ffi::c_void) -> bool>;
+
+// SAFETY (for the block): PostgreSQL's own exported walkers with the signatures of
+// nodes/nodeFuncs.h, declared without pgrx's guard for `crate::pg::nodes::walk`'s inner calls
+// (why that is sound is explained there). In 15 the functions carry these names.
+#[cfg(feature = "pg15")]
+unsafe extern "C-unwind" {
+    #[link_name = "expression_tree_walker"]
+    pub fn expression_tree_walker_unguarded(node: *mut pg_sys::Node, walker: TreeWalker, context: *mut std::ffi::c_void) -> bool;
+    #[link_name = "query_tree_walker"]
+    pub fn query_tree_walker_unguarded(
+        query: *mut pg_sys::Query,
+        walker: TreeWalker,
+        context: *mut std::ffi::c_void,
+        flags: std::ffi::c_int,
+    ) -> bool;
+}
+
+// SAFETY (for the block): as above; since 16 the exported functions are the `_impl` ones
+// (nodes/nodeFuncs.h:152-180, the old names are macros).
+#[cfg(feature = "pg18")]
+unsafe extern "C-unwind" {
+    #[link_name = "expression_tree_walker_impl"]
+    pub fn expression_tree_walker_unguarded(node: *mut pg_sys::Node, walker: TreeWalker, context: *mut std::ffi::c_void) -> bool;
+    #[link_name = "query_tree_walker_impl"]
+    pub fn query_tree_walker_unguarded(
+        query: *mut pg_sys::Query,
+        walker: TreeWalker,
+        context: *mut std::ffi::c_void,
+        flags: std::ffi::c_int,
+    ) -> bool;
+}
+
 // ------------------------------------------------------------------ ExecutorRun
 
 // SAFETY (for the block): PostgreSQL's own exported function, with the signature of the
