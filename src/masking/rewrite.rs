@@ -74,12 +74,18 @@ unsafe fn set_aside(query: *mut pg_sys::Query) -> SetAside {
     // SAFETY: fields of a valid Query; lists are split, not copied.
     unsafe {
         let mut quals = Vec::new();
+        // In a SELECT every security condition of a table is a row-security policy: the only
+        // other source, the condition of a security-barrier view a statement writes through,
+        // is put on the target table of an INSERT, UPDATE, DELETE or MERGE (rewriteTargetView,
+        // rewrite/rewriteHandler.c). Only those levels re-derive the policies to tell the two
+        // apart, which runs every policy (the consent filters too) a second time.
+        let select = (*query).commandType == pg_sys::CmdType::CMD_SELECT;
         for (index, rte) in rtable(query) {
             if (*rte).securityQuals.is_null() {
                 quals.push(std::ptr::null_mut());
                 continue;
             }
-            let n = policy_condition_count(query, index, rte);
+            let n = if select { usize::MAX } else { policy_condition_count(query, index, rte) };
             let all = PgList::<pg_sys::Node>::from_pg((*rte).securityQuals);
             let mut policy = PgList::<pg_sys::Node>::new();
             let mut rest = PgList::<pg_sys::Node>::new();
