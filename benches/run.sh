@@ -8,6 +8,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/lib/cluster.sh
 . "$root/tests/lib/cluster.sh"
 status=0
+# gnuplot draws the growth curves (benches/plot_growth.py)
+say() { printf '\033[1mbench:\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=../tests/lib/packages.sh
+. "$root/tests/lib/packages.sh"
+install_missing "gnuplot" gnuplot-nox
 export PATH="$PG_BIN:$PATH"   # clients of the server's version
 cluster_start bench "shared_buffers = 1GB" "jit = off" "max_parallel_workers_per_gather = 0"
 trap 'cluster_stop bench' EXIT

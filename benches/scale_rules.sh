@@ -134,6 +134,6 @@ for m in "masked lookup, steady state" "new session, masked role" "new session, 
 done
 mkdir -p "$root/target/bench"
 cp "$growth" "$root/target/bench/scale-rules.csv"
-python3 "$root/benches/plot_growth.py" "$growth" "$root/target/bench/scale-rules.svg" \
+python3 "$root/benches/plot_growth.py" "$growth" "$root/target/bench/scale-rules.png" \
   "Cost of a statement against the number of column rules in the database (ratio to 13 rules)" "column rules in the database" 1.5
-echo "plot: target/bench/scale-rules.svg (data: target/bench/scale-rules.csv)"
+echo "plot: target/bench/scale-rules.png (data: target/bench/scale-rules.csv)"
