@@ -8,7 +8,8 @@
 #  1. filtered full scan `count(*), sum(length(name))` over the 2M subjects, median of 5;
 #  2. filtered primary-key lookups, pgbench -M prepared, alternating runs, median TPS;
 # then the registry's tables and indexes, and the bytes they take per consent event.
-# SUBJECTS (default 2000000) scales the data down for a quick look.
+# SUBJECTS (default 2000000) scales the data down for a quick look. At full size the cluster
+# takes about 18 GB of disk with its WAL.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/lib/cluster.sh
@@ -21,7 +22,8 @@ SUBJECTS=${SUBJECTS:-2000000}
 name=consent_scale
 cluster_start "$name" "shared_buffers = 2GB" "jit = off" "max_parallel_workers_per_gather = 0" \
   "max_wal_size = 8GB" "checkpoint_timeout = 30min" "synchronous_commit = off" "autovacuum = off"
-trap 'cluster_stop "$name"' EXIT
+# the data (about 18 GB) goes with the cluster
+trap 'cluster_stop "$name"; rm -rf "$(cluster_dir "$name")"' EXIT
 dir=$(cluster_dir "$name")
 q() { psql -X -q -v ON_ERROR_STOP=1 -d bench "$@"; }
 psql -X -q -d postgres -c "CREATE DATABASE bench"

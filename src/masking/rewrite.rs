@@ -34,7 +34,25 @@ pub unsafe fn mask_statement(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
     // SAFETY: forwarded.
     unsafe {
         refuse_statistics(query.cast());
-        mask_query(query)
+        let reads_only = reads_only(query);
+        mask_query(query, reads_only)
+    }
+}
+
+/// Whether a statement, as the planner gets it, came from a plain SELECT of the user's with no
+/// data-modifying CTE. In such a statement every security condition of a table is a row-security
+/// policy: the only other source is the condition of a security-barrier view a statement writes
+/// through (`rewriteTargetView`, rewrite/rewriteHandler.c), which goes on the write's target and
+/// is copied by rules into their actions — and a rule action can be a SELECT, or hold one
+/// (`DO ALSO SELECT`, `DO ALSO INSERT ... SELECT`: their queries come with another
+/// `querySource`, or below a write). An independent review found that shape leaking through a
+/// shortcut that trusted every SELECT level.
+unsafe fn reads_only(query: *mut pg_sys::Query) -> bool {
+    // SAFETY: fields of a valid Query.
+    unsafe {
+        (*query).commandType == pg_sys::CmdType::CMD_SELECT
+            && (*query).querySource == pg_sys::QuerySource::QSRC_ORIGINAL
+            && !(*query).hasModifyingCTE
     }
 }
 
@@ -70,27 +88,25 @@ struct SetAside {
     arbiter_where: *mut pg_sys::Node,
 }
 
-unsafe fn set_aside(query: *mut pg_sys::Query) -> SetAside {
+unsafe fn set_aside(query: *mut pg_sys::Query, reads_only: bool) -> SetAside {
     // SAFETY: fields of a valid Query; lists are split, not copied.
     unsafe {
         let mut quals = Vec::new();
-        // In a SELECT every security condition of a table is a row-security policy: the only
-        // other source, the condition of a security-barrier view a statement writes through,
-        // is put on the target table of an INSERT, UPDATE, DELETE or MERGE (rewriteTargetView,
-        // rewrite/rewriteHandler.c). Only those levels re-derive the policies to tell the two
-        // apart, which runs every policy (the consent filters too) a second time.
-        let select = (*query).commandType == pg_sys::CmdType::CMD_SELECT;
+        // In a statement that only reads (see `reads_only`) every security condition is a
+        // row-security policy. Any other statement re-derives the policies to tell them from view
+        // conditions, which runs every policy (the consent filters too) a second time.
         for (index, rte) in rtable(query) {
             if (*rte).securityQuals.is_null() {
                 quals.push(std::ptr::null_mut());
                 continue;
             }
-            let n = if select { usize::MAX } else { policy_condition_count(query, index, rte) };
+            let n = if reads_only { usize::MAX } else { policy_condition_count(query, index, rte) };
             let all = PgList::<pg_sys::Node>::from_pg((*rte).securityQuals);
             let mut policy = PgList::<pg_sys::Node>::new();
             let mut rest = PgList::<pg_sys::Node>::new();
             for (i, q) in all.iter_ptr().enumerate() {
                 if i < n {
+                    refuse_masked_owners_policy_reads((*rte).relid, q);
                     policy.push(q);
                 } else {
                     rest.push(q);
@@ -119,6 +135,47 @@ unsafe fn set_aside(query: *mut pg_sys::Query) -> SetAside {
             saved
         };
         SetAside { quals, with_check: policy_checks.into_pg(), arbiter_elems, arbiter_where }
+    }
+}
+
+/// Policy conditions are set aside to see raw values because their author, the table's owner
+/// (or a privacy admin), may. When the owner is a masked role, a policy of its that reads a
+/// protected table would hand it raw values (which rows its table shows, what a function in the
+/// policy is passed): refused, whoever runs the statement. Conditions that read no protected
+/// table reveal nothing masking hides; pg_privacy's own conditions (guards, consent filters) read
+/// only its registry.
+///
+/// # Safety
+/// `condition` must be a valid expression of a row-security policy of `relid`.
+unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, condition: *mut pg_sys::Node) {
+    let owner = catalog::relation_owner(relid);
+    if !crate::masking::roles::masks_now(owner) {
+        return;
+    }
+    let mut protected = None;
+    // SAFETY: walking a valid tree; RangeTblEntry nodes are tag-checked before the cast.
+    unsafe {
+        walk(condition, |n, _| {
+            if pgrx::is_a(n, pg_sys::NodeTag::T_RangeTblEntry) {
+                let rte = n as *mut pg_sys::RangeTblEntry;
+                if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION && crate::masking::rules::is_protected((*rte).relid, (*rte).inh) {
+                    protected = Some((*rte).relid);
+                    return true;
+                }
+            }
+            false
+        });
+    }
+    if let Some(read) = protected {
+        refuse(
+            format!(
+                "a row-security policy of {} reads {}, and the policy's owner \"{}\" is masked",
+                catalog::relation_name(relid),
+                catalog::relation_name(read),
+                catalog::role_name(owner)
+            ),
+            "Policies see raw values, so a masked role's policies may not read tables with masking rules. A privacy admin can drop the policy or give the table to an unmasked owner.",
+        );
     }
 }
 
@@ -173,21 +230,21 @@ unsafe fn policy_condition_count(query: *mut pg_sys::Query, index: i32, rte: *mu
 }
 
 /// Masks `query` and every query nested in it; returns the new tree.
-unsafe fn mask_query(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
+unsafe fn mask_query(query: *mut pg_sys::Query, reads_only: bool) -> *mut pg_sys::Query {
     // SAFETY: all pointers come from the valid query tree; nodes are tag-checked before casts.
     unsafe {
-        let saved = set_aside(query);
+        let saved = set_aside(query, reads_only);
         // Nested queries first, each masking its own range table: sub-queries in FROM, CTEs and
         // sub-links (including those of view conditions; policy conditions are set aside). The
         // replacement below then copies them as they are.
         for (_, rte) in rtable(query) {
             if (*rte).rtekind == pg_sys::RTEKind::RTE_SUBQUERY && !(*rte).subquery.is_null() {
-                (*rte).subquery = mask_query((*rte).subquery);
+                (*rte).subquery = mask_query((*rte).subquery, reads_only);
             }
         }
         for cte in PgList::<pg_sys::CommonTableExpr>::from_pg((*query).cteList).iter_ptr() {
             if !(*cte).ctequery.is_null() && pgrx::is_a((*cte).ctequery, pg_sys::NodeTag::T_Query) {
-                (*cte).ctequery = mask_query((*cte).ctequery.cast()).cast();
+                (*cte).ctequery = mask_query((*cte).ctequery.cast(), reads_only).cast();
             }
         }
         let mut sublinks: Vec<*mut pg_sys::SubLink> = Vec::new();
@@ -199,7 +256,7 @@ unsafe fn mask_query(query: *mut pg_sys::Query) -> *mut pg_sys::Query {
         });
         for sublink in sublinks {
             if !(*sublink).subselect.is_null() && pgrx::is_a((*sublink).subselect, pg_sys::NodeTag::T_Query) {
-                (*sublink).subselect = mask_query((*sublink).subselect.cast()).cast();
+                (*sublink).subselect = mask_query((*sublink).subselect.cast(), reads_only).cast();
             }
         }
 
