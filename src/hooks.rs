@@ -310,7 +310,10 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         }
         let roles = context::governing_roles();
         let masked = masking::masked_for(&roles);
-        let filtered = consent::filter::filtered(&roles);
+        // SET, RESET, DISCARD and transaction control are the way out of a purpose the current
+        // role was not allowed: they are not refused for it (row security stays on regardless).
+        let filtered =
+            if allowed_while_switched(stmt) { consent::filter::filtered_quietly(&roles) } else { consent::filter::filtered(&roles) };
         u.masked = masked;
         masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));
         context::check_new_owner(stmt);

@@ -54,8 +54,7 @@ backend_local! {
 /// The governing roles of the session and how many of them it acts as (login, current user).
 fn session_roles() -> (Vec<pg_sys::Oid>, usize) {
     let roles = context::governing_roles();
-    let (login, user) = (context::login(), context::current_user());
-    let acting = roles.iter().take_while(|r| **r == login || **r == user).count();
+    let acting = acting_count(&roles);
     (roles, acting)
 }
 
@@ -344,12 +343,29 @@ fn is_state_table(relid: pg_sys::Oid) -> bool {
 }
 
 /// Whether any filter governs a statement with these roles (EXPLAIN ANALYZE, counters, ...).
+/// The roles the session acts as (its login, its current user) lead the list; a purpose they were
+/// not allowed is an error, for the others (owners of code the statement runs) it means no rows.
 pub fn filtered(roles: &[pg_sys::Oid]) -> bool {
     if registry().subjects.is_empty() {
         return false;
     }
-    let acting = roles.len().min(2);
-    !filters_for(roles, acting).is_empty()
+    !filters_for(roles, acting_count(roles)).is_empty()
+}
+
+/// [`filtered`] for the statements that must run whatever the purpose (see
+/// `purpose::filter_for_quietly`): never raises.
+pub fn filtered_quietly(roles: &[pg_sys::Oid]) -> bool {
+    if registry().subjects.is_empty() {
+        return false;
+    }
+    let acting = acting_count(roles);
+    roles.iter().enumerate().any(|(i, role)| super::purpose::filter_for_quietly(*role, i < acting) != Filter::None)
+}
+
+/// How many of `roles`, from the front, are roles the session acts as (login, current user).
+fn acting_count(roles: &[pg_sys::Oid]) -> usize {
+    let (login, user) = (context::login(), context::current_user());
+    roles.iter().take_while(|r| **r == login || **r == user).count()
 }
 
 // ------------------------------------------------------------------ latest consent, no locks

@@ -82,7 +82,7 @@ pub fn filter_for(role: pg_sys::Oid, acting: bool) -> Filter {
     if let Some(filter) = known {
         return filter;
     }
-    let filter = decide_filter(role, acting, requested.clone());
+    let filter = decide_filter(role, acting, requested.clone(), true);
     RECENT_FILTERS.with(|r| {
         let mut r = r.borrow_mut();
         r.retain(|(g, ..)| *g == generation);
@@ -103,16 +103,23 @@ backend_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// [`filter_for`] without the memory of recent answers (raises for a purpose an acting role was
-/// not allowed, so such an answer is never kept).
-fn decide_filter(role: pg_sys::Oid, acting: bool, requested: String) -> Filter {
+/// [`filter_for`] for the statements that must run whatever the purpose (`SET`, `RESET`,
+/// `DISCARD`, transaction control: the way out of a purpose the current role was not allowed),
+/// never raising: such a purpose means no rows. Not remembered.
+pub fn filter_for_quietly(role: pg_sys::Oid, acting: bool) -> Filter {
+    decide_filter(role, acting, crate::guc::purpose(), false)
+}
+
+/// [`filter_for`] without the memory of recent answers. With `raise`, an acting role asking for a
+/// purpose it was not allowed gets an error (so such an answer is never kept); without, no rows.
+fn decide_filter(role: pg_sys::Oid, acting: bool, requested: String, raise: bool) -> Filter {
     if !is_filtered_role(role) {
         return Filter::None;
     }
     let allowed = allowed_purposes(role);
     let purpose = if !requested.is_empty() {
         if !allowed.contains(&requested) {
-            if acting {
+            if acting && raise {
                 refuse(
                     format!("role \"{}\" is not allowed to act for purpose \"{requested}\"", catalog::role_name(role)),
                     "A privacy admin allows purposes with privacy.allow_purpose(role, purpose); see privacy.role_purposes.",

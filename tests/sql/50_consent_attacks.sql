@@ -213,3 +213,45 @@ SELECT last_value FROM privacy.consent_event_event_id_seq;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 \c - postgres
 SELECT last_value > 0 AS superuser_reads FROM privacy.consent_event_event_id_seq;
+
+-- 12. A superuser who set a purpose and then switched to a role not allowed it: every read is
+--     refused, but SET, RESET, DISCARD and transaction control still run, so there is a way out.
+SET privacy.purpose = 'billing';
+SET ROLE marketing_app;
+SELECT count(*) FROM shop.customers;
+BEGIN;
+ROLLBACK;
+RESET ROLE;
+SELECT current_user AS back_to, current_setting('privacy.purpose') AS purpose;
+SET ROLE marketing_app;
+RESET privacy.purpose;
+SELECT count(*) AS marketing_rows FROM shop.customers;
+RESET ROLE;
+SET privacy.purpose = 'billing';
+SET ROLE marketing_app;
+DISCARD ALL;
+SELECT current_user AS after_discard, count(*) AS all_rows FROM shop.customers;
+
+-- 13. The owner of a view, not allowed the purpose the session acts for, sees no rows through
+--     its view (an error is for the session's own roles only); the control reads the table.
+CREATE ROLE billing_views;
+SELECT privacy.allow_purpose('billing_views', 'billing');
+CREATE SCHEMA billing_views AUTHORIZATION billing_views;
+GRANT USAGE ON SCHEMA shop TO billing_views;
+GRANT SELECT ON shop.customers TO billing_views;
+SET ROLE billing_views;
+CREATE VIEW billing_views.customers AS SELECT id, name FROM shop.customers;
+GRANT USAGE ON SCHEMA billing_views TO marketing_app;
+GRANT SELECT ON billing_views.customers TO marketing_app;
+RESET ROLE;
+SET ROLE marketing_app;
+SET privacy.purpose = 'marketing';
+SELECT count(*) AS through_billing_owners_view FROM billing_views.customers;
+SELECT count(*) AS control_table FROM shop.customers;
+RESET privacy.purpose;
+RESET ROLE;
+DROP SCHEMA billing_views CASCADE;
+SELECT privacy.disallow_purpose('billing_views', 'billing');
+REVOKE ALL ON shop.customers FROM billing_views;
+REVOKE ALL ON SCHEMA shop FROM billing_views;
+DROP ROLE billing_views;
