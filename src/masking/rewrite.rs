@@ -117,10 +117,16 @@ unsafe fn set_aside(query: *mut pg_sys::Query, reads_only: bool) -> SetAside {
         }
         let mut policy_checks = PgList::<pg_sys::WithCheckOption>::new();
         let mut view_checks = PgList::<pg_sys::WithCheckOption>::new();
+        let target = (*query).resultRelation;
         for wco in PgList::<pg_sys::WithCheckOption>::from_pg((*query).withCheckOptions).iter_ptr() {
             if (*wco).kind == pg_sys::WCOKind::WCO_VIEW_CHECK {
                 view_checks.push(wco);
             } else {
+                // a policy's WITH CHECK on the statement's target: the same rule as its USING
+                if target > 0 {
+                    let rte = pg_sys::rt_fetch(target as u32, (*query).rtable);
+                    refuse_masked_owners_policy_reads((*rte).relid, (*wco).qual);
+                }
                 policy_checks.push(wco);
             }
         }
@@ -138,18 +144,22 @@ unsafe fn set_aside(query: *mut pg_sys::Query, reads_only: bool) -> SetAside {
     }
 }
 
-/// Policy conditions are set aside to see raw values because their author, the table's owner
-/// (or a privacy admin), may. When the owner is a masked role, a policy of its that reads a
-/// protected table would hand it raw values (which rows its table shows, what a function in the
-/// policy is passed): refused, whoever runs the statement. Conditions that read no protected
-/// table reveal nothing masking hides; pg_privacy's own conditions (guards, consent filters) read
-/// only its registry.
+/// Policy conditions (USING and WITH CHECK) are set aside to see raw values because their
+/// author, the table's owner (or a privacy admin), may. When the owner is a masked role, or a
+/// masked role is a member of the owner (members can write the owner's policies), a policy that
+/// reads a protected table would hand a masked role raw values (which rows its table shows or
+/// accepts, what a function in the policy is passed): refused, whoever runs the statement.
+/// Conditions that read no protected table reveal nothing masking hides; pg_privacy's own
+/// conditions (guards, consent filters) read only its registry.
 ///
 /// # Safety
 /// `condition` must be a valid expression of a row-security policy of `relid`.
 unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, condition: *mut pg_sys::Node) {
+    if condition.is_null() {
+        return;
+    }
     let owner = catalog::relation_owner(relid);
-    if !crate::masking::roles::masks_now(owner) {
+    if !crate::masking::roles::masked_or_has_masked_member(owner) {
         return;
     }
     let mut protected = None;
@@ -169,12 +179,12 @@ unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, condition: *mut 
     if let Some(read) = protected {
         refuse(
             format!(
-                "a row-security policy of {} reads {}, and the policy's owner \"{}\" is masked",
+                "a row-security policy of {} reads {}, and its owner \"{}\" is masked or has a masked member",
                 catalog::relation_name(relid),
                 catalog::relation_name(read),
                 catalog::role_name(owner)
             ),
-            "Policies see raw values, so a masked role's policies may not read tables with masking rules. A privacy admin can drop the policy or give the table to an unmasked owner.",
+            "Policies see raw values, so policies a masked role owns or could have written may not read tables with masking rules. A privacy admin can drop the policy, or give the table to an owner no masked role is a member of.",
         );
     }
 }

@@ -33,6 +33,8 @@ backend_local! {
     static ANY_MASKED_LABEL: Cached<bool> = const { Cached::new(Class::Roles) };
     /// Decisions per (role, masked_by_default).
     static DECISIONS: CachedMap<(pg_sys::Oid, bool), Option<MaskedBecause>> = CachedMap::new(Class::Roles);
+    /// Per (role, masked_by_default): whether a masked role is a member of the role.
+    static MASKED_MEMBERS: CachedMap<(pg_sys::Oid, bool), bool> = CachedMap::new(Class::Roles);
 }
 
 fn labels() -> Rc<HashMap<pg_sys::Oid, RoleLabel>> {
@@ -85,6 +87,28 @@ pub fn masked_because(role: pg_sys::Oid) -> Option<MaskedBecause> {
 /// Whether `role` is masked by its labels (what ownership and role-switch checks ask).
 pub fn is_masked(role: pg_sys::Oid) -> bool {
     masked_because(role).is_some()
+}
+
+/// Whether `role` is masked or a masked role is a member of it (with or without its privileges:
+/// a member can `SET ROLE` to it), so that code `role` owns may have been written by a masked
+/// role: row-security policies on its tables, which see raw values.
+pub fn masked_or_has_masked_member(role: pg_sys::Oid) -> bool {
+    if is_masked(role) {
+        return true;
+    }
+    let by_default = MASKED_BY_DEFAULT.get();
+    MASKED_MEMBERS.with(|c| {
+        c.get((role, by_default), |(role, _)| {
+            let cat = pg_sys::AuthIdRelationId;
+            let a_oid = catalog::attnum(cat, c"oid");
+            let mut members = Vec::new();
+            catalog::scan(cat, None, |row| members.push(row.oid(a_oid)));
+            members
+                .into_iter()
+                // SAFETY: membership check between two role OIDs (catalog lookups only).
+                .any(|member| member != role && is_masked(member) && unsafe { pg_sys::is_member_of_role(member, role) })
+        })
+    })
 }
 
 /// Whether what `role` reads now is masked: [`is_masked`], unless the role is the login and its

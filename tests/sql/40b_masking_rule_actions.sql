@@ -74,6 +74,40 @@ ALTER TABLE ra_control.mine FORCE ROW LEVEL SECURITY;
 CREATE POLICY p ON ra_control.mine USING (EXISTS (SELECT 1 FROM ra.t x WHERE x.id = mine.id AND x.ssn LIKE '1%'));
 SELECT id AS policy_rows_control_owner FROM ra_control.mine ORDER BY id;
 RESET ROLE;
+-- 4. the same through a policy's WITH CHECK (an insert accepted or refused on raw values)
+SET ROLE ra_masked;
+CREATE TABLE ra_masked.checked (id int);
+ALTER TABLE ra_masked.checked ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ra_masked.checked FORCE ROW LEVEL SECURITY;
+CREATE POLICY reads ON ra_masked.checked FOR SELECT USING (true);
+CREATE POLICY ins ON ra_masked.checked FOR INSERT WITH CHECK (EXISTS (SELECT 1 FROM ra.t x WHERE x.id = checked.id AND x.ssn LIKE '1%'));
+INSERT INTO ra_masked.checked VALUES (1);
+INSERT INTO ra_masked.checked VALUES (2);
+RESET ROLE;
+SET ROLE ra_control;
+CREATE TABLE ra_control.checked (id int);
+ALTER TABLE ra_control.checked ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ra_control.checked FORCE ROW LEVEL SECURITY;
+CREATE POLICY reads ON ra_control.checked FOR SELECT USING (true);
+CREATE POLICY ins ON ra_control.checked FOR INSERT WITH CHECK (EXISTS (SELECT 1 FROM ra.t x WHERE x.id = checked.id AND x.ssn LIKE '1%'));
+INSERT INTO ra_control.checked VALUES (1);
+INSERT INTO ra_control.checked VALUES (2);
+RESET ROLE;
+-- 5. a policy the masked role writes on a table of an unmasked group it belongs to: the owner
+-- is not masked, but a masked member could have written the policy, so it is refused too
+CREATE ROLE ra_group;
+GRANT ra_group TO ra_masked;
+GRANT USAGE ON SCHEMA ra TO ra_group;
+GRANT SELECT ON ra.t TO ra_group;
+CREATE TABLE ra_masked.grouped (id int);
+ALTER TABLE ra_masked.grouped OWNER TO ra_group;
+INSERT INTO ra_masked.grouped SELECT generate_series(1, 4);
+SET ROLE ra_masked;
+ALTER TABLE ra_masked.grouped ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ra_masked.grouped FORCE ROW LEVEL SECURITY;
+CREATE POLICY p ON ra_masked.grouped USING (EXISTS (SELECT 1 FROM ra.t x WHERE x.id = grouped.id AND x.ssn LIKE '1%'));
+SELECT id AS group_policy_rows FROM ra_masked.grouped ORDER BY id;
+RESET ROLE;
 -- the same masked role's plain read, for comparison: its condition sees masked values too
 SET ROLE ra_masked;
 SELECT count(*) AS masked_direct FROM ra.t WHERE ssn LIKE '1%';
@@ -84,4 +118,5 @@ DROP SCHEMA ra_control CASCADE;
 DROP SCHEMA ra CASCADE;
 DROP ROLE ra_masked;
 DROP ROLE ra_control;
+DROP ROLE ra_group;
 RESET client_min_messages;
