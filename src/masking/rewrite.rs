@@ -106,29 +106,29 @@ unsafe fn set_aside(query: *mut pg_sys::Query, reads_only: bool) -> SetAside {
             let mut rest = PgList::<pg_sys::Node>::new();
             for (i, q) in all.iter_ptr().enumerate() {
                 if i < n {
-                    refuse_masked_owners_policy_reads((*rte).relid, q);
                     policy.push(q);
                 } else {
                     rest.push(q);
                 }
             }
+            refuse_masked_owners_policy_reads((*rte).relid, policy.iter_ptr());
             quals.push(policy.into_pg());
             (*rte).securityQuals = rest.into_pg();
         }
         let mut policy_checks = PgList::<pg_sys::WithCheckOption>::new();
         let mut view_checks = PgList::<pg_sys::WithCheckOption>::new();
-        let target = (*query).resultRelation;
         for wco in PgList::<pg_sys::WithCheckOption>::from_pg((*query).withCheckOptions).iter_ptr() {
             if (*wco).kind == pg_sys::WCOKind::WCO_VIEW_CHECK {
                 view_checks.push(wco);
             } else {
-                // a policy's WITH CHECK on the statement's target: the same rule as its USING
-                if target > 0 {
-                    let rte = pg_sys::rt_fetch(target as u32, (*query).rtable);
-                    refuse_masked_owners_policy_reads((*rte).relid, (*wco).qual);
-                }
                 policy_checks.push(wco);
             }
+        }
+        // policies' WITH CHECK conditions are on the statement's target: the same rule as USING
+        let target = (*query).resultRelation;
+        if target > 0 && !policy_checks.is_empty() {
+            let rte = pg_sys::rt_fetch(target as u32, (*query).rtable);
+            refuse_masked_owners_policy_reads((*rte).relid, policy_checks.iter_ptr().map(|wco| (*wco).qual));
         }
         (*query).withCheckOptions = view_checks.into_pg();
         let oc = (*query).onConflict;
@@ -152,10 +152,13 @@ unsafe fn set_aside(query: *mut pg_sys::Query, reads_only: bool) -> SetAside {
 /// Conditions that read no protected table reveal nothing masking hides; pg_privacy's own
 /// conditions (guards, consent filters) read only its registry.
 ///
+/// The owner is looked up once per table, and the conditions are walked only when it is suspect.
+///
 /// # Safety
-/// `condition` must be a valid expression of a row-security policy of `relid`.
-unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, condition: *mut pg_sys::Node) {
-    if condition.is_null() {
+/// `conditions` must be valid expressions (or NULL) of row-security policies of `relid`.
+unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, conditions: impl Iterator<Item = *mut pg_sys::Node>) {
+    let mut conditions = conditions.filter(|c| !c.is_null()).peekable();
+    if conditions.peek().is_none() {
         return;
     }
     let owner = catalog::relation_owner(relid);
@@ -163,9 +166,9 @@ unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, condition: *mut 
         return;
     }
     let mut protected = None;
-    // SAFETY: walking a valid tree; RangeTblEntry nodes are tag-checked before the cast.
+    // SAFETY: walking valid trees; RangeTblEntry nodes are tag-checked before the cast.
     unsafe {
-        walk(condition, |n, _| {
+        conditions.any(|condition| walk(condition, |n, _| {
             if pgrx::is_a(n, pg_sys::NodeTag::T_RangeTblEntry) {
                 let rte = n as *mut pg_sys::RangeTblEntry;
                 if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION && crate::masking::rules::is_protected((*rte).relid, (*rte).inh) {
@@ -174,7 +177,7 @@ unsafe fn refuse_masked_owners_policy_reads(relid: pg_sys::Oid, condition: *mut 
                 }
             }
             false
-        });
+        }));
     }
     if let Some(read) = protected {
         refuse(

@@ -281,16 +281,31 @@ pub struct Label {
     pub label: String,
 }
 
+/// Attribute numbers of the pg_seclabel / pg_shseclabel columns pg_privacy reads (looked up by
+/// name, like every catalog column here).
+struct LabelColumns {
+    objoid: i16,
+    classoid: i16,
+    objsubid: i16,
+    provider: i16,
+    label: i16,
+}
+
+fn label_columns(cat: pg_sys::Oid) -> LabelColumns {
+    LabelColumns {
+        objoid: attnum(cat, c"objoid"),
+        classoid: attnum(cat, c"classoid"),
+        objsubid: attnum(cat, c"objsubid"),
+        provider: attnum(cat, c"provider"),
+        label: attnum(cat, c"label"),
+    }
+}
+
 /// Every `privacy` label of this database (pg_seclabel), optionally only those on `objoid`.
 pub fn labels(objoid: Option<pg_sys::Oid>) -> Vec<Label> {
     let cat = pg_sys::SecLabelRelationId;
-    let (a_objoid, a_classoid, a_objsubid, a_provider, a_label) = (
-        attnum(cat, c"objoid"),
-        attnum(cat, c"classoid"),
-        attnum(cat, c"objsubid"),
-        attnum(cat, c"provider"),
-        attnum(cat, c"label"),
-    );
+    let LabelColumns { objoid: a_objoid, classoid: a_classoid, objsubid: a_objsubid, provider: a_provider, label: a_label } =
+        label_columns(cat);
     let mut out = Vec::new();
     let key = objoid.map(|o| (pg_sys::SecLabelObjectIndexId, a_objoid, o));
     scan(cat, key, |row| {
@@ -327,13 +342,8 @@ pub fn label_summary() -> std::rc::Rc<LabelSummary> {
     LABEL_SUMMARY.with(|c| {
         c.get(|| {
             let cat = pg_sys::SecLabelRelationId;
-            let (a_objoid, a_classoid, a_objsubid, a_provider, a_label) = (
-                attnum(cat, c"objoid"),
-                attnum(cat, c"classoid"),
-                attnum(cat, c"objsubid"),
-                attnum(cat, c"provider"),
-                attnum(cat, c"label"),
-            );
+            let LabelColumns { objoid: a_objoid, classoid: a_classoid, objsubid: a_objsubid, provider: a_provider, label: a_label } =
+                label_columns(cat);
             let mut summary = LabelSummary { column_rules: false, schemas: Vec::new(), functions: Vec::new() };
             scan(cat, None, |row| {
                 let class = row.oid(a_classoid);
@@ -357,8 +367,7 @@ pub fn label_summary() -> std::rc::Rc<LabelSummary> {
 /// Whether any column of `relid` has a label of provider `privacy` (stops at the first).
 pub fn has_column_label(relid: pg_sys::Oid) -> bool {
     let cat = pg_sys::SecLabelRelationId;
-    let (a_objoid, a_classoid, a_objsubid, a_provider) =
-        (attnum(cat, c"objoid"), attnum(cat, c"classoid"), attnum(cat, c"objsubid"), attnum(cat, c"provider"));
+    let LabelColumns { objoid: a_objoid, classoid: a_classoid, objsubid: a_objsubid, provider: a_provider, .. } = label_columns(cat);
     let mut found = false;
     let key = Some((oid(pg_sys::SecLabelObjectIndexId), a_objoid, pg_sys::F_OIDEQ, pg_sys::Datum::from(relid)));
     scan_while(cat, key, |row| {
