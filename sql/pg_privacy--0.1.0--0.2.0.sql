@@ -418,16 +418,6 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'bucket_int8_wrapper';
 
--- src/rights/mod.rs:573
--- pg_privacy::rights::delete_subject_rows
-CREATE OR REPLACE FUNCTION "delete_subject_rows"(
-	"relation" oid, /* pg_sys :: Oid */
-	"subject" TEXT /* & str */
-) RETURNS bigint /* i64 */
-STRICT VOLATILE PARALLEL UNSAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delete_subject_rows_wrapper';
-
 -- src/tools/discover.rs:158
 -- pg_privacy::tools::discover::discover_columns
 CREATE OR REPLACE FUNCTION "discover_columns"(
@@ -1407,16 +1397,6 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'subject_match_wrapper';
 
--- src/rights/mod.rs:557
--- pg_privacy::rights::subject_rows
-CREATE OR REPLACE FUNCTION "subject_rows"(
-	"relation" oid, /* pg_sys :: Oid */
-	"subject" TEXT /* & str */
-) RETURNS TEXT /* String */
-STRICT STABLE PARALLEL UNSAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'subject_rows_wrapper';
-
 -- src/consent/registry.rs:662
 -- pg_privacy::consent::registry::subject_table_list
 CREATE OR REPLACE FUNCTION "subject_table_list"() RETURNS TABLE (
@@ -1762,8 +1742,6 @@ REVOKE ALL ON FUNCTION privacy.consent_config_changed() FROM PUBLIC;
 --   unmapped_subject_references
 --   begin_anonymizing
 --   end_anonymizing
---   subject_rows
---   delete_subject_rows
 
 
 -- Who the controller is, for exports and consent receipts (set once by a privacy admin).
@@ -1822,38 +1800,15 @@ BEGIN
 END $$;
 
 -- Everything about one data subject (GDPR Art. 15 and 20): every row of every subject table that
--- is about it, grouped by table, and its consent history. Runs with the caller's rights.
--- (ledger_subject_key is called as the function's owner's helper: EXECUTE for privacy admins.)
+-- is about it, grouped by table, and its consent history, as one statement prepared once per
+-- subject map (rights/plans.rs). Runs with the caller's rights.
 CREATE OR REPLACE FUNCTION privacy.subject_data(subject text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m record;
-    found_rows jsonb;
-    tables jsonb := '[]';
-BEGIN
-    PERFORM privacy.require_admin('export a data subject''s data');
-    IF subject IS NULL THEN
-        RAISE EXCEPTION 'subject_data needs a subject id' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the data subject''s id as the subject tables hold it.';
-    END IF;
-    FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
-        PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
-        found_rows := privacy.subject_rows(m.relation, subject)::jsonb;
-        IF jsonb_array_length(found_rows) > 0 THEN
-            tables := tables || jsonb_build_object('table', m.relation::regclass::text, 'subject_column', m.subject_column, 'rows', found_rows);
-        END IF;
-    END LOOP;
-    RETURN jsonb_build_object(
-        'subject', subject,
-        'generated_at', statement_timestamp(),
-        'controller', (SELECT jsonb_build_object('name', c.name, 'contact', c.contact, 'jurisdiction', c.jurisdiction) FROM privacy.controller c),
-        'tables', tables,
-        'consent', (SELECT coalesce(jsonb_agg(jsonb_build_object('purpose', h.purpose, 'state', h.state, 'valid_until', h.valid_until,
-                                                                 'recorded_at', h.recorded_at, 'recorded_by', h.recorded_by, 'source', h.source)
-                                              ORDER BY h.event_id), '[]')
-                    FROM privacy.consent_event h
-                    WHERE h.subject_key = privacy.ledger_subject_key(subject_data.subject) AND h.subject IS NOT NULL));
-END $$;
+LANGUAGE c STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'subject_data';
+
+-- The rows of one subject table about a subject, deleted (rights/plans.rs). Runs with the
+-- caller's rights.
+CREATE OR REPLACE FUNCTION privacy.delete_subject_rows(relation oid, subject text) RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'delete_subject_rows';
 
 -- Removes a subject's consent state and its id from the consent history (the ledger keeps the
 -- events under the subject's keyed pseudonym, so its chains stay valid). Returns the counts.
@@ -1876,47 +1831,25 @@ BEGIN
     GET DIAGNOSTICS events = ROW_COUNT;
 END $$;
 
-CREATE OR REPLACE FUNCTION privacy.record_erasure(subject text, mode text, reason text, tables jsonb, started_at timestamptz)
-RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE id bigint;
-BEGIN
-    INSERT INTO privacy.erasure_receipt (subject_key, mode, reason, tables, started_at, finished_at)
-    VALUES (privacy.ledger_subject_key(subject), mode, reason, tables, started_at, clock_timestamp())
-    RETURNING receipt_id INTO id;
-    RETURN id;
-END $$;
-
--- Erases a data subject (GDPR Art. 17) in one transaction: deletes its rows from every subject
--- table, tables referencing others first, or (mode => 'anonymize') rewrites them with each
--- column's masking rule, keeping rows whose subject column can be masked or emptied and deleting
--- the subject's own rows (whose subject column is their NOT NULL key). Removes its consent state
--- and its id from the consent history, and records a receipt without the erased data.
-CREATE OR REPLACE FUNCTION privacy.erase_subject(subject text, mode text DEFAULT 'delete', reason text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- The anonymize mode of privacy.erase_subject (rights/plans.rs): rewrites the subject's rows with
+-- each column's masking rule, keeping rows whose subject column can be masked or emptied and
+-- deleting the subject's own rows (whose subject column is their NOT NULL key). Returns what was
+-- done where. Runs with the caller's rights.
+CREATE OR REPLACE FUNCTION privacy.anonymize_subject_rows(subject text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m record;
-    started timestamptz := clock_timestamp();
     done jsonb := '[]';
     n bigint;
     action text;
     rows_found record;
     set_list text;
     depth int;
-    consent record;
-    receipt bigint;
 BEGIN
     PERFORM privacy.require_admin('erase a data subject''s data');
-    IF subject IS NULL THEN
-        RAISE EXCEPTION 'erase_subject needs a subject id' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the data subject''s id as the subject tables hold it.';
-    END IF;
-    IF mode IS NULL OR mode NOT IN ('delete', 'anonymize') THEN
-        RAISE EXCEPTION 'unknown erasure mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use mode => ''delete'' (remove the rows) or ''anonymize'' (rewrite them with the masking rules).';
-    END IF;
     FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
         PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
-        IF mode = 'anonymize' AND (m.subject_column_masked OR m.subject_column_nullable) THEN
+        IF m.subject_column_masked OR m.subject_column_nullable THEN
             -- the rows, found by their raw subject column and locked, then rewritten by row address
             EXECUTE format('SELECT array_agg(s.tableoid) AS rels, array_agg(s.ctid) AS tids FROM (SELECT r.tableoid, r.ctid FROM %s r WHERE r.%I = %s FOR UPDATE) s',
                            m.relation::regclass, m.subject_column, privacy.subject_match(m.id_kind))
@@ -1940,18 +1873,16 @@ BEGIN
         END IF;
         done := done || jsonb_build_object('table', m.relation::regclass::text, 'action', action, 'rows', n);
     END LOOP;
-    SELECT * INTO consent FROM privacy.erase_consent_records(subject);
-    receipt := privacy.record_erasure(subject, mode, reason, done, started);
-    RETURN jsonb_build_object(
-        'receipt_id', receipt,
-        'mode', mode,
-        'reason', reason,
-        'tables', done,
-        'consent_state_rows', consent.state_rows,
-        'consent_events_erased', consent.events,
-        'started_at', started,
-        'finished_at', clock_timestamp());
+    RETURN done;
 END $$;
+
+-- Erases a data subject (GDPR Art. 17) in the caller's transaction: deletes its rows from every
+-- subject table, tables referencing others first (one prepared DELETE each), or (mode =>
+-- 'anonymize') rewrites them with privacy.anonymize_subject_rows; records a receipt without the
+-- erased data (with the extension's rights) and removes the subject's consent state and its id
+-- from the consent history (erase_consent_records).
+CREATE OR REPLACE FUNCTION privacy.erase_subject(subject text, mode text DEFAULT 'delete', reason text DEFAULT NULL) RETURNS jsonb
+LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'erase_subject';
 
 -- Subjects whose every consent has lapsed (expired, withdrawn, or past its purpose's retention):
 -- data kept for them has no purpose left.
@@ -2060,18 +1991,18 @@ BEGIN
 END $$;
 
 REVOKE ALL ON FUNCTION privacy.set_controller(text, text, text), privacy.subject_data(text), privacy.erase_subject(text, text, text),
-    privacy.erase_consent_records(text), privacy.record_erasure(text, text, text, jsonb, timestamptz), privacy.retention_due(),
+    privacy.erase_consent_records(text), privacy.retention_due(),
     privacy.enforce_retention(text, integer), privacy.consent_receipt(text, text), privacy.subject_map(),
     privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer),
-    privacy.subject_rows(oid, text), privacy.delete_subject_rows(oid, text) FROM PUBLIC;
+    privacy.delete_subject_rows(oid, text), privacy.anonymize_subject_rows(text) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION privacy.ledger_subject_key(text) TO privacy_admin;
 
 GRANT EXECUTE ON FUNCTION privacy.set_controller(text, text, text), privacy.subject_data(text), privacy.erase_subject(text, text, text),
-    privacy.erase_consent_records(text), privacy.record_erasure(text, text, text, jsonb, timestamptz), privacy.retention_due(),
+    privacy.erase_consent_records(text), privacy.retention_due(),
     privacy.enforce_retention(text, integer), privacy.consent_receipt(text, text), privacy.subject_map(),
     privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer),
-    privacy.subject_rows(oid, text), privacy.delete_subject_rows(oid, text) TO privacy_admin;
+    privacy.delete_subject_rows(oid, text), privacy.anonymize_subject_rows(text) TO privacy_admin;
 
 -- src/keys.rs:169
 -- pg_privacy::keys::key_changed

@@ -45,6 +45,7 @@ pub extern "C-unwind" fn _PG_init() {
     context::init();
     masking::init();
     consent::init();
+    rights::init();
     hooks::init();
 }
 

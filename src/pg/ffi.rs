@@ -15,6 +15,22 @@
 
 use pgrx::pg_sys;
 
+/// Declares the fmgr version-1 info function PostgreSQL looks for beside a C-language function
+/// written without `#[pg_extern]` (the pseudonym type's functions, the rights functions whose
+/// errors must keep their fields).
+macro_rules! fmgr_v1 {
+    ($($info:ident),* $(,)?) => {
+        $(
+            #[no_mangle]
+            #[doc(hidden)]
+            pub extern "C" fn $info() -> &'static pgrx::pg_sys::Pg_finfo_record {
+                const V1: pgrx::pg_sys::Pg_finfo_record = pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+        )*
+    };
+}
+
 // SAFETY (for the block): these are PostgreSQL's own exported functions with the signatures of
 // its headers for the versions this crate builds for (checked against 15 and 18.6). The one
 // whose signature differs, standard_ExecutorRun, is declared and called in pg/version.rs.
@@ -64,4 +80,19 @@ unsafe extern "C-unwind" {
 
     /// `errhint()` replaces the HINT of the error being reported.
     pub fn errhint(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+
+    /// SPI, for the extension's SQL-callable functions that run a statement with the caller's
+    /// rights (`crate::rights::plans`): an ERROR of the statement (a permission, a foreign key)
+    /// reaches the caller with every field, and SPI's own cleanup at abort closes the connection.
+    pub fn SPI_connect() -> std::ffi::c_int;
+
+    pub fn SPI_finish() -> std::ffi::c_int;
+
+    pub fn SPI_execute_plan(
+        plan: pg_sys::SPIPlanPtr,
+        values: *mut pg_sys::Datum,
+        nulls: *const std::ffi::c_char,
+        read_only: bool,
+        count: std::ffi::c_long,
+    ) -> std::ffi::c_int;
 }

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod catalog;
 pub mod citus;
 pub mod errors;
+#[macro_use]
 pub mod ffi;
 pub mod heap;
 pub mod marker;

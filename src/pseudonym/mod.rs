@@ -26,20 +26,6 @@ pub fn type_oid() -> pg_sys::Oid {
     *TYPE_OID.with(|c| c.get(|| crate::pg::catalog::extension_type(c"pseudonym")))
 }
 
-/// Declares the fmgr version-1 info function PostgreSQL looks for beside `$name`.
-macro_rules! fmgr_v1 {
-    ($($info:ident),* $(,)?) => {
-        $(
-            #[no_mangle]
-            #[doc(hidden)]
-            pub extern "C" fn $info() -> &'static pg_sys::Pg_finfo_record {
-                const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-                &V1
-            }
-        )*
-    };
-}
-
 fmgr_v1!(
     pg_finfo_pseudonym_in,
     pg_finfo_pseudonym_out,

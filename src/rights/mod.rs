@@ -16,6 +16,8 @@
 //! masks every statement whoever runs it, so `c = c` stores the masked value. The rows are found
 //! and locked first by their subject column, compared raw.
 
+mod plans;
+
 use std::collections::{HashMap, HashSet};
 
 use pgrx::prelude::*;
@@ -23,9 +25,12 @@ use pgrx::prelude::*;
 use crate::consent::registry::registry;
 use crate::context::{self, Scope};
 use crate::masking::rules::resolve;
-use crate::pg::cache::{watch_relation, Cached, CachedMap, Class};
+use crate::pg::cache::{watch_relation, Cached, Class};
 use crate::pg::catalog;
-use crate::pg::catalog::{qualified_name as qualified, quote_ident as quoted};
+
+pub fn init() {
+    plans::init();
+}
 
 /// `privacy.begin_anonymizing()`: opens the anonymizing scope; returns the depth to close.
 #[pg_extern(volatile, parallel_unsafe)]
@@ -122,6 +127,11 @@ fn map() -> std::rc::Rc<Vec<MapEntry>> {
             erase_order()
                 .into_iter()
                 .filter_map(|relid| {
+                    // a dropped table holds nothing about anyone (its registry row stays until a
+                    // privacy admin removes it); a column that no longer holds ids is an error
+                    if catalog::relkind(relid) == 0 {
+                        return None;
+                    }
                     let subject = reg.subjects.get(&relid)?;
                     watch_relation(relid, Class::Relations);
                     let masked: Vec<String> = resolve(relid, true).into_iter().map(|r| r.column).collect();
@@ -235,38 +245,15 @@ END $$;
 
 
 -- Everything about one data subject (GDPR Art. 15 and 20): every row of every subject table that
--- is about it, grouped by table, and its consent history. Runs with the caller's rights.
--- (ledger_subject_key is called as the function's owner's helper: EXECUTE for privacy admins.)
+-- is about it, grouped by table, and its consent history, as one statement prepared once per
+-- subject map (rights/plans.rs). Runs with the caller's rights.
 CREATE FUNCTION privacy.subject_data(subject text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m record;
-    found_rows jsonb;
-    tables jsonb := '[]';
-BEGIN
-    PERFORM privacy.require_admin('export a data subject''s data');
-    IF subject IS NULL THEN
-        RAISE EXCEPTION 'subject_data needs a subject id' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the data subject''s id as the subject tables hold it.';
-    END IF;
-    FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
-        PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
-        found_rows := privacy.subject_rows(m.relation, subject)::jsonb;
-        IF jsonb_array_length(found_rows) > 0 THEN
-            tables := tables || jsonb_build_object('table', m.relation::regclass::text, 'subject_column', m.subject_column, 'rows', found_rows);
-        END IF;
-    END LOOP;
-    RETURN jsonb_build_object(
-        'subject', subject,
-        'generated_at', statement_timestamp(),
-        'controller', (SELECT jsonb_build_object('name', c.name, 'contact', c.contact, 'jurisdiction', c.jurisdiction) FROM privacy.controller c),
-        'tables', tables,
-        'consent', (SELECT coalesce(jsonb_agg(jsonb_build_object('purpose', h.purpose, 'state', h.state, 'valid_until', h.valid_until,
-                                                                 'recorded_at', h.recorded_at, 'recorded_by', h.recorded_by, 'source', h.source)
-                                              ORDER BY h.event_id), '[]')
-                    FROM privacy.consent_event h
-                    WHERE h.subject_key = privacy.ledger_subject_key(subject_data.subject) AND h.subject IS NOT NULL));
-END $$;
+LANGUAGE c STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'subject_data';
+
+-- The rows of one subject table about a subject, deleted (rights/plans.rs). Runs with the
+-- caller's rights.
+CREATE FUNCTION privacy.delete_subject_rows(relation oid, subject text) RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'delete_subject_rows';
 
 -- Removes a subject's consent state and its id from the consent history (the ledger keeps the
 -- events under the subject's keyed pseudonym, so its chains stay valid). Returns the counts.
@@ -289,47 +276,25 @@ BEGIN
     GET DIAGNOSTICS events = ROW_COUNT;
 END $$;
 
-CREATE FUNCTION privacy.record_erasure(subject text, mode text, reason text, tables jsonb, started_at timestamptz)
-RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE id bigint;
-BEGIN
-    INSERT INTO privacy.erasure_receipt (subject_key, mode, reason, tables, started_at, finished_at)
-    VALUES (privacy.ledger_subject_key(subject), mode, reason, tables, started_at, clock_timestamp())
-    RETURNING receipt_id INTO id;
-    RETURN id;
-END $$;
-
--- Erases a data subject (GDPR Art. 17) in one transaction: deletes its rows from every subject
--- table, tables referencing others first, or (mode => 'anonymize') rewrites them with each
--- column's masking rule, keeping rows whose subject column can be masked or emptied and deleting
--- the subject's own rows (whose subject column is their NOT NULL key). Removes its consent state
--- and its id from the consent history, and records a receipt without the erased data.
-CREATE FUNCTION privacy.erase_subject(subject text, mode text DEFAULT 'delete', reason text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- The anonymize mode of privacy.erase_subject (rights/plans.rs): rewrites the subject's rows with
+-- each column's masking rule, keeping rows whose subject column can be masked or emptied and
+-- deleting the subject's own rows (whose subject column is their NOT NULL key). Returns what was
+-- done where. Runs with the caller's rights.
+CREATE FUNCTION privacy.anonymize_subject_rows(subject text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m record;
-    started timestamptz := clock_timestamp();
     done jsonb := '[]';
     n bigint;
     action text;
     rows_found record;
     set_list text;
     depth int;
-    consent record;
-    receipt bigint;
 BEGIN
     PERFORM privacy.require_admin('erase a data subject''s data');
-    IF subject IS NULL THEN
-        RAISE EXCEPTION 'erase_subject needs a subject id' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the data subject''s id as the subject tables hold it.';
-    END IF;
-    IF mode IS NULL OR mode NOT IN ('delete', 'anonymize') THEN
-        RAISE EXCEPTION 'unknown erasure mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use mode => ''delete'' (remove the rows) or ''anonymize'' (rewrite them with the masking rules).';
-    END IF;
     FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
         PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
-        IF mode = 'anonymize' AND (m.subject_column_masked OR m.subject_column_nullable) THEN
+        IF m.subject_column_masked OR m.subject_column_nullable THEN
             -- the rows, found by their raw subject column and locked, then rewritten by row address
             EXECUTE format('SELECT array_agg(s.tableoid) AS rels, array_agg(s.ctid) AS tids FROM (SELECT r.tableoid, r.ctid FROM %s r WHERE r.%I = %s FOR UPDATE) s',
                            m.relation::regclass, m.subject_column, privacy.subject_match(m.id_kind))
@@ -353,18 +318,16 @@ BEGIN
         END IF;
         done := done || jsonb_build_object('table', m.relation::regclass::text, 'action', action, 'rows', n);
     END LOOP;
-    SELECT * INTO consent FROM privacy.erase_consent_records(subject);
-    receipt := privacy.record_erasure(subject, mode, reason, done, started);
-    RETURN jsonb_build_object(
-        'receipt_id', receipt,
-        'mode', mode,
-        'reason', reason,
-        'tables', done,
-        'consent_state_rows', consent.state_rows,
-        'consent_events_erased', consent.events,
-        'started_at', started,
-        'finished_at', clock_timestamp());
+    RETURN done;
 END $$;
+
+-- Erases a data subject (GDPR Art. 17) in the caller's transaction: deletes its rows from every
+-- subject table, tables referencing others first (one prepared DELETE each), or (mode =>
+-- 'anonymize') rewrites them with privacy.anonymize_subject_rows; records a receipt without the
+-- erased data (with the extension's rights) and removes the subject's consent state and its id
+-- from the consent history (erase_consent_records).
+CREATE FUNCTION privacy.erase_subject(subject text, mode text DEFAULT 'delete', reason text DEFAULT NULL) RETURNS jsonb
+LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'erase_subject';
 
 -- Subjects whose every consent has lapsed (expired, withdrawn, or past its purpose's retention):
 -- data kept for them has no purpose left.
@@ -473,20 +436,19 @@ BEGIN
 END $$;
 
 REVOKE ALL ON FUNCTION privacy.set_controller(text, text, text), privacy.subject_data(text), privacy.erase_subject(text, text, text),
-    privacy.erase_consent_records(text), privacy.record_erasure(text, text, text, jsonb, timestamptz), privacy.retention_due(),
+    privacy.erase_consent_records(text), privacy.retention_due(),
     privacy.enforce_retention(text, integer), privacy.consent_receipt(text, text), privacy.subject_map(),
     privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer),
-    privacy.subject_rows(oid, text), privacy.delete_subject_rows(oid, text) FROM PUBLIC;
+    privacy.delete_subject_rows(oid, text), privacy.anonymize_subject_rows(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy.ledger_subject_key(text) TO privacy_admin;
 GRANT EXECUTE ON FUNCTION privacy.set_controller(text, text, text), privacy.subject_data(text), privacy.erase_subject(text, text, text),
-    privacy.erase_consent_records(text), privacy.record_erasure(text, text, text, jsonb, timestamptz), privacy.retention_due(),
+    privacy.erase_consent_records(text), privacy.retention_due(),
     privacy.enforce_retention(text, integer), privacy.consent_receipt(text, text), privacy.subject_map(),
     privacy.unmapped_subject_references(), privacy.begin_anonymizing(), privacy.end_anonymizing(integer),
-    privacy.subject_rows(oid, text), privacy.delete_subject_rows(oid, text) TO privacy_admin;
+    privacy.delete_subject_rows(oid, text), privacy.anonymize_subject_rows(text) TO privacy_admin;
 "#,
     name = "subject_rights",
-    requires = ["consent_api", "consent_ledger", "pseudonym_type", subject_map, subject_match, unmapped_subject_references, begin_anonymizing, end_anonymizing,
-                subject_rows, delete_subject_rows]
+    requires = ["consent_api", "consent_ledger", "pseudonym_type", subject_map, subject_match, unmapped_subject_references, begin_anonymizing, end_anonymizing]
 );
 
 // ------------------------------------------------------------------ per-table statements
@@ -502,81 +464,4 @@ fn subject_match(kind: &str) -> Option<&'static str> {
         "pseudonym" => Some("privacy.pseudonymize(privacy.subject_canonical($1))"),
         _ => None,
     }
-}
-
-backend_local! {
-    /// One prepared statement per (subject table, export or delete), kept across calls: PostgreSQL
-    /// re-plans it when the table changes; the map is dropped with the subject map.
-    static STATEMENTS: CachedMap<(pg_sys::Oid, bool), Option<std::rc::Rc<pgrx::spi::OwnedPreparedStatement>>> =
-        CachedMap::new(Class::Relations);
-}
-
-/// The prepared statement that exports (`delete` false) or deletes the rows of one subject table
-/// about subject `$1`. The text names the table and column from the catalog, quoted by PostgreSQL;
-/// the subject id is only ever the parameter.
-fn statement(relid: pg_sys::Oid, delete: bool) -> Option<std::rc::Rc<pgrx::spi::OwnedPreparedStatement>> {
-    STATEMENTS.with(|c| {
-        c.get((relid, delete), |(relid, delete)| {
-            let entry = map().iter().find(|e| e.relid == relid).cloned()?;
-            let matches = subject_match(entry.kind.as_deref()?)?;
-            let (table, column) = (qualified(relid), quoted(&entry.column));
-            let text = if delete {
-                format!("DELETE FROM {table} r WHERE r.{column} = {matches}")
-            } else {
-                // as text: the JSON PostgreSQL renders, passed through untouched (numbers keep
-                // their scale, timestamps their format)
-                format!("SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY to_jsonb(r)), '[]')::text FROM {table} r WHERE r.{column} = {matches}")
-            };
-            Spi::connect(|client| {
-                let args = [pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::TEXTOID)];
-                let prepared = if delete { client.prepare_mut(text.as_str(), &args) } else { client.prepare(text.as_str(), &args) };
-                prepared.ok().map(|p| std::rc::Rc::new(p.keep()))
-            })
-        })
-    })
-}
-
-fn spi_failed(relid: pg_sys::Oid, error: pgrx::spi::SpiError) -> ! {
-    crate::pg::errors::raise(
-        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-        format!("could not run pg_privacy's statement on {}: {error}", catalog::relation_name(relid)),
-        "Run privacy.subject_map() to see the subject tables; report this if they look right.",
-    )
-}
-
-fn unusable(relid: pg_sys::Oid) -> ! {
-    crate::pg::errors::raise(
-        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
-        format!("{} is not a subject table with a usable subject column", catalog::relation_name(relid)),
-        "A privacy admin must run privacy.set_subject() again with the column that holds the subject's id.",
-    )
-}
-
-/// `privacy.subject_rows(relation, subject)`: the rows of one subject table about the subject, as
-/// the text of a JSON array (used by `privacy.subject_data`). Runs with the caller's rights.
-#[pg_extern(stable, parallel_unsafe)]
-fn subject_rows(relation: pg_sys::Oid, subject: &str) -> String {
-    crate::admin::require_admin("export a data subject's data");
-    let Some(stmt) = statement(relation, false) else { unusable(relation) };
-    let value = Spi::connect(|client| {
-        let args = [pgrx::datum::DatumWithOid::from(subject)];
-        client.select(&*stmt, Some(1), &args).and_then(|t| t.first().get_one::<String>())
-    });
-    match value {
-        Ok(rows) => rows.unwrap_or_else(|| "[]".to_owned()),
-        Err(e) => spi_failed(relation, e),
-    }
-}
-
-/// `privacy.delete_subject_rows(relation, subject)`: deletes the rows of one subject table about
-/// the subject; returns how many (used by `privacy.erase_subject`). Runs with the caller's rights.
-#[pg_extern(volatile, parallel_unsafe)]
-fn delete_subject_rows(relation: pg_sys::Oid, subject: &str) -> i64 {
-    crate::admin::require_admin("erase a data subject's data");
-    let Some(stmt) = statement(relation, true) else { unusable(relation) };
-    let deleted = Spi::connect_mut(|client| {
-        let args = [pgrx::datum::DatumWithOid::from(subject)];
-        client.update(&*stmt, None, &args).map(|t| t.len() as i64)
-    });
-    deleted.unwrap_or_else(|e| spi_failed(relation, e))
 }

@@ -81,6 +81,25 @@ SELECT privacy.erase_subject('7', mode => 'shred');
 -- a table that refers to the subject but is not declared stops the erasure (its foreign key),
 -- and nothing is half-erased
 SELECT privacy.erase_subject('7', reason => 'request #1001');
+-- that error reaches the admin with every field (names, DETAIL, CONTEXT), as the same DELETE
+-- run by hand gives them (control)
+CREATE FUNCTION pg_temp.error_fields(statement text) RETURNS TABLE (field text, value text) LANGUAGE plpgsql AS $f$
+DECLARE st text; msg text; det text; sch text; tab text; con text; ctx text;
+BEGIN
+    EXECUTE statement;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, sch = SCHEMA_NAME,
+        tab = TABLE_NAME, con = CONSTRAINT_NAME, ctx = PG_EXCEPTION_CONTEXT;
+    RETURN QUERY VALUES ('sqlstate', st), ('message', msg), ('detail', det), ('schema', sch), ('table', tab),
+        ('constraint', con), ('context', split_part(ctx, E'\n', 1));
+END $f$;
+SELECT f.field, f.value AS through_erase_subject, h.value AS by_hand
+FROM pg_temp.error_fields($$SELECT privacy.erase_subject('7')$$) f
+JOIN pg_temp.error_fields($q$DO $d$BEGIN
+    DELETE FROM rights.orders WHERE customer_id = 7;
+    DELETE FROM rights.visits WHERE visitor = '7';
+    DELETE FROM rights.customers WHERE id = 7;
+END $d$$q$) h USING (field);
 SELECT (SELECT count(*) FROM rights.customers WHERE id = 7) AS customer, (SELECT count(*) FROM rights.orders WHERE customer_id = 7) AS orders,
        (SELECT count(*) FROM rights.visits WHERE visitor = '7') AS visits;
 DELETE FROM rights.tickets WHERE customer_id = 7;
@@ -103,6 +122,16 @@ SELECT jsonb_path_query_first(privacy.subject_data('8'), '$.tables[*] ? (@.table
 VACUUM FULL rights.customers;
 CHECKPOINT;
 SELECT position(convert_to('erase-me-7@example.com', 'UTF8') IN pg_read_binary_file(pg_relation_filepath('rights.customers'))) > 0 AS in_file_after_vacuum_full;
+
+-- the export follows the subject map within a session: a table declared after an export is in
+-- the next one, and a dropped one leaves it (the prepared statement is built again; a dropped
+-- table holds nothing about anyone, while a subject column that no longer holds ids is an error)
+CREATE TABLE rights.notes (customer_id int, note text);
+INSERT INTO rights.notes VALUES (8, 'prefers email');
+SELECT privacy.set_subject('rights.notes', 'customer_id');
+SELECT jsonb_path_query_array(privacy.subject_data('8'), '$.tables[*].table') AS tables_with_notes;
+DROP TABLE rights.notes;
+SELECT jsonb_path_query_array(privacy.subject_data('8'), '$.tables[*].table') AS tables_without_notes;
 
 -- 5. Anonymize: rows about subject 8 stay (amounts keep counting), rewritten by the masking rules;
 -- its own customer row (keyed by it, NOT NULL, no rule) is deleted; the pseudonym rows lose

@@ -1,0 +1,561 @@
+//! The statements the rights functions run on the subject tables, prepared once and kept, and the
+//! C-language functions that run them: `privacy.subject_data` (one statement for the whole export),
+//! `privacy.erase_subject_rows` (every subject table's DELETE, in foreign-key order) and
+//! `privacy.delete_subject_rows` (one table's).
+//!
+//! **Why C functions, not SQL or `#[pg_extern]`.** A rights function runs a statement per subject
+//! table with the caller's rights; its errors (a permission, a foreign key refusing a delete, a
+//! lock timeout) are the DBA's to read with every field. pgrx's guard would catch them and report
+//! a new error without CONTEXT, positions or constraint names (`crate::pg::ffi`), so these
+//! functions do their own work (checks, finding the plans, reading results) in guarded helpers
+//! that return before the statement runs, and run it through `ffi::SPI_execute_plan` from a frame
+//! that holds only raw pointers. An error then unwinds to PostgreSQL's handler, whose abort
+//! processing closes the SPI connection.
+//!
+//! **Why one prepared plan per map, kept.** PL/pgSQL's `EXECUTE` plans dynamic SQL at every call;
+//! an export is then mostly planning (docs/BENCHMARKS.md). The texts name tables and columns read
+//! from the catalog, quoted by PostgreSQL; the subject id is only ever the parameter `$1`.
+//! PostgreSQL's plan cache re-plans when a table changes; a changed subject map (a new subject
+//! table, a dropped column) prepares new plans. Plans replaced during a transaction may still be
+//! running in it (a trigger of a deleted row can erase another subject), so they are freed when
+//! the transaction ends.
+
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+
+use super::{map, subject_match, MapEntry};
+use crate::pg::cache::{Cached, CachedMap, Class};
+use crate::pg::catalog::{qualified_name as qualified, quote_ident as quoted};
+use crate::pg::errors::raise;
+use crate::pg::ffi;
+
+/// A plan saved with `SPI_keepplan`. Dropping it (its map was replaced) frees it at the end of
+/// the transaction, not at once.
+struct KeptPlan(pg_sys::SPIPlanPtr);
+
+backend_local! {
+    static RETIRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The export statement for the current subject map (None: a subject column is unusable).
+    static EXPORT: Cached<Option<KeptPlan>> = const { Cached::new(Class::Relations) };
+    /// One DELETE per subject table.
+    static DELETES: CachedMap<pg_sys::Oid, Option<Rc<KeptPlan>>> = CachedMap::new(Class::Relations);
+}
+
+impl Drop for KeptPlan {
+    fn drop(&mut self) {
+        RETIRED.with(|r| r.borrow_mut().push(self.0 as usize));
+    }
+}
+
+pub fn init() {
+    // SAFETY: registered once from _PG_init; the callback only frees plans this module kept.
+    unsafe { pg_sys::RegisterXactCallback(Some(free_retired), std::ptr::null_mut()) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn free_retired(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if matches!(
+        event,
+        pg_sys::XactEvent::XACT_EVENT_COMMIT
+            | pg_sys::XactEvent::XACT_EVENT_ABORT
+            | pg_sys::XactEvent::XACT_EVENT_PARALLEL_COMMIT
+            | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
+            | pg_sys::XactEvent::XACT_EVENT_PREPARE
+    ) {
+        let plans = RETIRED.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        for plan in plans {
+            // SAFETY: each was kept by SPI_keepplan, retired once, and no statement runs any
+            // more at transaction end.
+            unsafe { pg_sys::SPI_freeplan(plan as pg_sys::SPIPlanPtr) };
+        }
+    }
+}
+
+/// Prepares `text` with parameters of `types` and keeps the plan for the backend's life.
+fn prepare_with(text: &str, types: &[pg_sys::Oid]) -> KeptPlan {
+    let Ok(c) = CString::new(text) else {
+        raise(
+            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "pg_privacy built a statement holding a NUL byte",
+            "Report this: statements are built from catalog names only.",
+        )
+    };
+    let mut types = types.to_vec();
+    // SAFETY: a connection of our own around the prepare; SPI_keepplan moves the plan out of it.
+    unsafe {
+        pg_sys::SPI_connect();
+        let plan = pg_sys::SPI_prepare(c.as_ptr(), types.len() as i32, types.as_mut_ptr());
+        if plan.is_null() || pg_sys::SPI_keepplan(plan) != 0 {
+            pg_sys::SPI_finish();
+            raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "could not prepare pg_privacy's statement on the subject tables",
+                "Run privacy.subject_map() to see the subject tables; report this if they look right.",
+            );
+        }
+        pg_sys::SPI_finish();
+        KeptPlan(plan)
+    }
+}
+
+/// Prepares `text` with the subject id as its one parameter, `$1`.
+fn prepare(text: &str) -> KeptPlan {
+    prepare_with(text, &[pg_sys::TEXTOID])
+}
+
+/// A string as an SQL literal, quoted by PostgreSQL.
+fn literal(value: &str) -> String {
+    let Ok(c) = CString::new(value) else { return "NULL".to_owned() };
+    // SAFETY: quote_literal_cstr returns a palloc'd, NUL-terminated quoted copy.
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::quote_literal_cstr(c.as_ptr())).to_string_lossy().into_owned() }
+}
+
+/// How `$1` is compared with the entry's subject column (None: the column is unusable).
+fn condition(entry: &MapEntry) -> Option<String> {
+    let matches = subject_match(entry.kind.as_deref()?)?;
+    Some(format!("r.{} = {matches}", quoted(&entry.column)))
+}
+
+fn unusable(entry: &MapEntry) -> ! {
+    raise(
+        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+        format!(
+            "subject column \"{}\" of {} no longer exists or cannot hold subject ids",
+            entry.column,
+            regclass_text(entry.relid)
+        ),
+        "A privacy admin must run privacy.set_subject() again with the column that holds the subject's id.",
+    )
+}
+
+/// The whole export as one statement: each subject table's rows about `$1` (as PostgreSQL renders
+/// them, in a stable order), the controller and the consent history. Few plan nodes: the executor
+/// starts the whole statement at every call, and its start-up is most of an export's time.
+fn export_text(entries: &[MapEntry]) -> Option<String> {
+    let mut tables = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let condition = condition(entry)?;
+        tables.push(format!(
+            "pg_catalog.jsonb_build_object('table', {name}, 'subject_column', {column}, 'rows', \
+             (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r) ORDER BY pg_catalog.to_jsonb(r)) FROM {table} r WHERE {condition}))",
+            name = literal(&regclass_text(entry.relid)),
+            column = literal(&entry.column),
+            table = qualified(entry.relid),
+        ));
+    }
+    // tables without rows about the subject are left out
+    let tables = if tables.is_empty() {
+        "'[]'::pg_catalog.jsonb".to_owned()
+    } else {
+        format!("pg_catalog.jsonb_path_query_array(pg_catalog.jsonb_build_array({}), '$[*] ? (@.rows != null)')", tables.join(", "))
+    };
+    Some(format!(
+        "SELECT pg_catalog.jsonb_build_object(\
+           'subject', $1, \
+           'generated_at', pg_catalog.statement_timestamp(), \
+           'controller', (SELECT pg_catalog.jsonb_build_object('name', c.name, 'contact', c.contact, 'jurisdiction', c.jurisdiction) \
+                          FROM privacy.controller c), \
+           'tables', {tables}, \
+           'consent', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(\
+                             'purpose', h.purpose, 'state', h.state, 'valid_until', h.valid_until, 'recorded_at', h.recorded_at, \
+                             'recorded_by', h.recorded_by, 'source', h.source) ORDER BY h.event_id), '[]'::pg_catalog.jsonb) \
+                       FROM privacy.consent_event h \
+                       WHERE h.subject_key = privacy.ledger_subject_key($1) AND h.subject IS NOT NULL))"
+    ))
+}
+
+/// The checks every rights function makes first: a privacy admin calls it, with a subject.
+fn admin_and_subject(what: &str, function: &str, subject_is_null: bool) {
+    crate::admin::require_admin(what);
+    if subject_is_null {
+        raise(
+            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("{function} needs a subject id"),
+            "Pass the data subject's id as the subject tables hold it.",
+        );
+    }
+}
+
+/// The checks of `subject_data` and its plan.
+#[pg_guard]
+unsafe extern "C-unwind" fn export_plan(subject_is_null: bool) -> pg_sys::SPIPlanPtr {
+    admin_and_subject("export a data subject's data", "subject_data", subject_is_null);
+    let plan = EXPORT.with(|c| c.get(|| export_text(&map()).map(|text| prepare(&text))));
+    match plan.as_ref() {
+        Some(plan) => plan.0,
+        None => match map().iter().find(|e| condition(e).is_none()) {
+            Some(entry) => unusable(entry),
+            None => raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "could not build the export statement",
+                "Run privacy.subject_map() to see the subject tables.",
+            ),
+        },
+    }
+}
+
+/// The one row the statement just run returned (`expected`: its SPI result code), or an error.
+///
+/// # Safety
+/// Called in a guarded function, on the SPI connection the statement ran on.
+unsafe fn one_row(rc: i32, expected: u32) -> (pg_sys::HeapTuple, pg_sys::TupleDesc) {
+    // SAFETY: SPI_tuptable is the result of the statement just run on this connection.
+    unsafe {
+        let table = pg_sys::SPI_tuptable;
+        if rc != expected as i32 || table.is_null() || pg_sys::SPI_processed != 1 {
+            raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("pg_privacy's statement returned no result (SPI code {rc})"),
+                "Report this with the output of privacy.subject_map(); the transaction is rolled back.",
+            );
+        }
+        (*(*table).vals, (*table).tupdesc)
+    }
+}
+
+/// The first column of the one row a statement returned: copied out of SPI's memory (`copy`) to
+/// be the function's result, or left there for the next statement.
+#[pg_guard]
+unsafe extern "C-unwind" fn single_result(rc: i32, copy: bool) -> pg_sys::Datum {
+    // SAFETY: the row and its descriptor belong to the statement just run.
+    unsafe {
+        let (row, desc) = one_row(rc, pg_sys::SPI_OK_SELECT);
+        let mut is_null = false;
+        let value = pg_sys::SPI_getbinval(row, desc, 1, &mut is_null);
+        if is_null {
+            raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "pg_privacy's statement returned NULL",
+                "Report this with the output of privacy.subject_map().",
+            );
+        }
+        if copy { pg_sys::SPI_datumTransfer(value, false, -1) } else { value }
+    }
+}
+
+fmgr_v1!(pg_finfo_subject_data, pg_finfo_delete_subject_rows, pg_finfo_erase_subject);
+
+/// `privacy.subject_data(subject text) RETURNS jsonb`: everything about one data subject (GDPR
+/// Art. 15 and 20): every row of every subject table about it, grouped by table, and its consent
+/// history. Runs with the caller's rights.
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr as declared in the extension's SQL.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn subject_data(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: fmgr passes one text argument; this frame holds only raw values (see the module
+    // comment), so an error of the statement reaches PostgreSQL untouched.
+    unsafe {
+        let plan = export_plan(pgrx::pg_arg_is_null(fcinfo, 0));
+        let mut subject = pgrx::pg_getarg_datum_raw(fcinfo, 0);
+        ffi::SPI_connect();
+        let rc = ffi::SPI_execute_plan(plan, &mut subject, std::ptr::null(), true, 1);
+        let result = single_result(rc, true);
+        ffi::SPI_finish();
+        result
+    }
+}
+
+/// The DELETE of one subject table's rows about `$1`.
+fn delete_plan(entry: &MapEntry) -> Option<Rc<KeptPlan>> {
+    DELETES.with(|c| {
+        c.get(entry.relid, |relid| {
+            let condition = condition(entry)?;
+            Some(Rc::new(prepare(&format!("DELETE FROM {} r WHERE {condition}", qualified(relid)))))
+        })
+    })
+}
+
+/// The plans to run, as palloc'd arrays of `count` plans and their tables.
+#[repr(C)]
+struct Deletes {
+    plans: *mut pg_sys::SPIPlanPtr,
+    tables: *mut pg_sys::Oid,
+    count: usize,
+}
+
+/// The checks of the delete functions, and the plans to run: for `relation` only, or for every
+/// subject table in erasure order (`every_table`).
+#[pg_guard]
+unsafe extern "C-unwind" fn delete_plans(relation: pg_sys::Oid, every_table: bool, subject_is_null: bool, out: *mut Deletes) {
+    admin_and_subject("erase a data subject's data", "delete_subject_rows", subject_is_null);
+    let entries: Vec<MapEntry> = map().iter().filter(|e| every_table || e.relid == relation).cloned().collect();
+    if !every_table && entries.is_empty() {
+        raise(
+            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+            format!("{} is not a subject table with a usable subject column", crate::pg::catalog::relation_name(relation)),
+            "A privacy admin must run privacy.set_subject() again with the column that holds the subject's id.",
+        );
+    }
+    let n = entries.len().max(1);
+    // SAFETY: palloc'd in the function's memory context, filled below; out is the caller's.
+    unsafe {
+        let plans = pg_sys::palloc(n * std::mem::size_of::<pg_sys::SPIPlanPtr>()) as *mut pg_sys::SPIPlanPtr;
+        let tables = pg_sys::palloc(n * std::mem::size_of::<pg_sys::Oid>()) as *mut pg_sys::Oid;
+        for (i, entry) in entries.iter().enumerate() {
+            let Some(plan) = delete_plan(entry) else { unusable(entry) };
+            *plans.add(i) = plan.0;
+            *tables.add(i) = entry.relid;
+        }
+        *out = Deletes { plans, tables, count: entries.len() };
+    }
+}
+
+/// How many rows the DELETE just run removed.
+#[pg_guard]
+unsafe extern "C-unwind" fn deleted_rows(rc: i32) -> i64 {
+    if rc != pg_sys::SPI_OK_DELETE as i32 {
+        raise(
+            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("pg_privacy's delete statement failed (SPI code {rc})"),
+            "Run privacy.subject_map() to see the subject tables; report this if they look right.",
+        );
+    }
+    // SAFETY: reads SPI's global row count of the statement just run.
+    unsafe { pg_sys::SPI_processed as i64 }
+}
+
+/// `[{"table", "action": "deleted", "rows"}]` for the tables deleted from, in order.
+#[pg_guard]
+unsafe extern "C-unwind" fn erased_tables(deletes: *const Deletes, counts: *const i64) -> pg_sys::Datum {
+    // SAFETY: the arrays hold `count` entries, written by delete_plans and run_deletes.
+    let tables: Vec<serde_json::Value> = unsafe {
+        let d = &*deletes;
+        (0..d.count)
+            .map(|i| serde_json::json!({ "table": regclass_text(*d.tables.add(i)), "action": "deleted", "rows": *counts.add(i) }))
+            .collect()
+    };
+    pgrx::JsonB(serde_json::Value::Array(tables)).into_datum().unwrap_or(pg_sys::Datum::from(0))
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn relation_required() {
+    raise(
+        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        "delete_subject_rows needs a subject table",
+        "Pass one of the relations privacy.subject_map() lists.",
+    );
+}
+
+/// A relation's name as `regclass` prints it under the function's search_path.
+fn regclass_text(relid: pg_sys::Oid) -> String {
+    // SAFETY: regclassout takes an OID and returns a palloc'd C string.
+    let out = unsafe { pgrx::direct_function_call::<&std::ffi::CStr>(pg_sys::regclassout, &[relid.into_datum()]) };
+    out.map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Runs the DELETE plans on the subject, in order, writing each row count.
+///
+/// # Safety
+/// `deletes` was filled by `delete_plans`; `counts` holds its `count` entries. The frame holds
+/// only raw values.
+unsafe fn run_deletes(deletes: *const Deletes, counts: *mut i64, mut subject: pg_sys::Datum) {
+    // SAFETY: see the function's contract; each plan is kept until the transaction ends.
+    unsafe {
+        ffi::SPI_connect();
+        for i in 0..(*deletes).count {
+            let rc = ffi::SPI_execute_plan(*(*deletes).plans.add(i), &mut subject, std::ptr::null(), false, 0);
+            *counts.add(i) = deleted_rows(rc);
+        }
+        ffi::SPI_finish();
+    }
+}
+
+/// `privacy.delete_subject_rows(relation oid, subject text) RETURNS bigint`: deletes the rows of
+/// one subject table about the subject; returns how many. Runs with the caller's rights.
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr as declared in the extension's SQL.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn delete_subject_rows(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: fmgr passes (oid, text), NULLs included (not STRICT); this frame holds raw values.
+    unsafe {
+        if pgrx::pg_arg_is_null(fcinfo, 0) {
+            relation_required();
+        }
+        let relation = pg_sys::Oid::from(pgrx::pg_getarg_datum_raw(fcinfo, 0).value() as u32);
+        let mut deletes = Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 };
+        delete_plans(relation, false, pgrx::pg_arg_is_null(fcinfo, 1), &mut deletes);
+        let mut deleted: i64 = 0;
+        deletes.count = deletes.count.min(1);
+        run_deletes(&deletes, &mut deleted, pgrx::pg_getarg_datum_raw(fcinfo, 1));
+        pg_sys::Datum::from(deleted)
+    }
+}
+
+backend_local! {
+    /// `privacy.anonymize_subject_rows($1)`: the anonymize mode's walk over the subject tables.
+    static ANONYMIZE: Cached<KeptPlan> = const { Cached::new(Class::Relations) };
+    /// The receipt's INSERT, run as the extension's owner, and who that is.
+    static RECEIPT: Cached<(KeptPlan, pg_sys::Oid)> = const { Cached::new(Class::Relations) };
+    /// `privacy.erase_consent_records($2)`, its counts added to the receipt `$1`.
+    static CONSENT: Cached<KeptPlan> = const { Cached::new(Class::Relations) };
+}
+
+/// The receipt: recorded with the subject by its keyed pseudonym, never its id, and returned as
+/// the function's result; plus whether the subject has consent records to erase (state rows
+/// exist only for events that still carry the id).
+const RECEIPT_TEXT: &str = "INSERT INTO privacy.erasure_receipt AS r (subject_key, mode, reason, tables, started_at, finished_at) \
+     VALUES (privacy.ledger_subject_key($1), $2, $3, $4, $5, pg_catalog.clock_timestamp()) \
+     RETURNING pg_catalog.jsonb_build_object('receipt_id', r.receipt_id, 'mode', r.mode, 'reason', r.reason, 'tables', r.tables, \
+               'consent_state_rows', 0, 'consent_events_erased', 0, 'started_at', r.started_at, 'finished_at', r.finished_at), \
+               EXISTS (SELECT FROM privacy.consent_event e WHERE e.subject_key = r.subject_key AND e.subject IS NOT NULL)";
+
+const CONSENT_TEXT: &str = "SELECT $1 || pg_catalog.jsonb_build_object('consent_state_rows', c.state_rows, 'consent_events_erased', c.events) \
+     FROM privacy.erase_consent_records($2) c";
+
+/// What `erase_subject` runs, found by [`erasure_plans`].
+#[repr(C)]
+struct Erasure {
+    deletes: Deletes,
+    anonymize: pg_sys::SPIPlanPtr,
+    receipt: pg_sys::SPIPlanPtr,
+    consent: pg_sys::SPIPlanPtr,
+    owner: pg_sys::Oid,
+    started: pg_sys::Datum,
+}
+
+/// The owner of the extension's receipt table: the role its SECURITY DEFINER functions run as.
+fn receipt_owner() -> pg_sys::Oid {
+    let Some(nsp) = crate::pg::catalog::extension_schema() else { return pg_sys::InvalidOid };
+    // SAFETY: a catalog lookup by name in the extension's schema.
+    let relid = unsafe { pg_sys::get_relname_relid(c"erasure_receipt".as_ptr(), nsp) };
+    crate::pg::catalog::relation_owner(relid)
+}
+
+/// The checks of `erase_subject` and the plans it runs.
+#[pg_guard]
+unsafe extern "C-unwind" fn erasure_plans(subject_is_null: bool, mode: pg_sys::Datum, mode_is_null: bool, out: *mut Erasure) {
+    admin_and_subject("erase a data subject's data", "erase_subject", subject_is_null);
+    // SAFETY: a text datum (or NULL), as the function is declared.
+    let mode = unsafe { String::from_datum(mode, mode_is_null) };
+    let anonymize = match mode.as_deref() {
+        Some("delete") => false,
+        Some("anonymize") => true,
+        other => raise(
+            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown erasure mode \"{}\"", other.unwrap_or("<NULL>")),
+            "Use mode => 'delete' (remove the rows) or 'anonymize' (rewrite them with the masking rules).",
+        ),
+    };
+    // SAFETY: out is the caller's; the plans are kept until the transaction ends.
+    unsafe {
+        let out = &mut *out;
+        out.started = pg_sys::Datum::from(pg_sys::GetCurrentTimestamp());
+        if anonymize {
+            out.anonymize = ANONYMIZE.with(|c| c.get(|| prepare("SELECT privacy.anonymize_subject_rows($1)"))).0;
+        } else {
+            delete_plans(pg_sys::InvalidOid, true, false, &mut out.deletes);
+        }
+        let receipt = RECEIPT.with(|c| {
+            c.get(|| {
+                let types = [pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::JSONBOID, pg_sys::TIMESTAMPTZOID];
+                (prepare_with(RECEIPT_TEXT, &types), receipt_owner())
+            })
+        });
+        out.receipt = receipt.0 .0;
+        out.owner = receipt.1;
+        out.consent = CONSENT.with(|c| c.get(|| prepare_with(CONSENT_TEXT, &[pg_sys::JSONBOID, pg_sys::TEXTOID]))).0;
+        if out.owner == pg_sys::InvalidOid {
+            raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                "privacy.erasure_receipt does not exist",
+                "Run ALTER EXTENSION pg_privacy UPDATE, or reinstall the extension.",
+            );
+        }
+    }
+}
+
+/// Switches to `owner` as a SECURITY DEFINER function does (transaction and subtransaction abort
+/// switch back); returns what to restore.
+#[pg_guard]
+unsafe extern "C-unwind" fn become_owner(owner: pg_sys::Oid, saved: *mut (pg_sys::Oid, i32)) {
+    // SAFETY: saved is the caller's; the flag marks the change as local, as fmgr does.
+    unsafe {
+        let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        *saved = (user, context);
+        pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn restore_user(saved: *const (pg_sys::Oid, i32)) {
+    // SAFETY: what become_owner saved.
+    unsafe { pg_sys::SetUserIdAndSecContext((*saved).0, (*saved).1) };
+}
+
+/// The receipt the INSERT returned, copied out of SPI's memory, and whether consent records
+/// remain to erase.
+#[pg_guard]
+unsafe extern "C-unwind" fn receipt_result(rc: i32, has_consent: *mut bool) -> pg_sys::Datum {
+    // SAFETY: the RETURNING row of the statement just run; has_consent is the caller's.
+    unsafe {
+        let (row, desc) = one_row(rc, pg_sys::SPI_OK_INSERT_RETURNING);
+        let (mut null_receipt, mut null_flag) = (false, false);
+        let receipt = pg_sys::SPI_getbinval(row, desc, 1, &mut null_receipt);
+        let flag = pg_sys::SPI_getbinval(row, desc, 2, &mut null_flag);
+        *has_consent = !null_flag && flag.value() != 0;
+        pg_sys::SPI_datumTransfer(receipt, false, -1)
+    }
+}
+
+/// `privacy.erase_subject(subject text, mode text, reason text) RETURNS jsonb`: erases a data
+/// subject (GDPR Art. 17) in the caller's transaction: deletes its rows from every subject table,
+/// tables referencing others first, or (mode => 'anonymize') rewrites them with each column's
+/// masking rule (`privacy.anonymize_subject_rows`); records the receipt, and removes the subject's
+/// consent state and its id from the consent history (`privacy.erase_consent_records`). The
+/// subject tables are written with the caller's rights, the receipt with the extension owner's
+/// (as its SECURITY DEFINER functions do: the statement is a constant).
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr as declared in the extension's SQL.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: fmgr passes (text, text, text), NULLs included (not STRICT); this frame holds only
+    // raw values; palloc'd memory lives in SPI's procedure context until SPI_finish, and the
+    // results are copied out before it.
+    unsafe {
+        let mut e = Erasure {
+            deletes: Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 },
+            anonymize: std::ptr::null_mut(),
+            receipt: std::ptr::null_mut(),
+            consent: std::ptr::null_mut(),
+            owner: pg_sys::InvalidOid,
+            started: pg_sys::Datum::from(0),
+        };
+        erasure_plans(pgrx::pg_arg_is_null(fcinfo, 0), pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_arg_is_null(fcinfo, 1), &mut e);
+        let mut subject = pgrx::pg_getarg_datum_raw(fcinfo, 0);
+        ffi::SPI_connect();
+        let tables = if e.anonymize.is_null() {
+            let counts = pg_sys::palloc0(e.deletes.count.max(1) * std::mem::size_of::<i64>()) as *mut i64;
+            for i in 0..e.deletes.count {
+                let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), &mut subject, std::ptr::null(), false, 0);
+                *counts.add(i) = deleted_rows(rc);
+            }
+            erased_tables(&e.deletes, counts)
+        } else {
+            let rc = ffi::SPI_execute_plan(e.anonymize, &mut subject, std::ptr::null(), false, 1);
+            single_result(rc, false)
+        };
+        let reason_is_null = pgrx::pg_arg_is_null(fcinfo, 2);
+        let mut args = [subject, pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2), tables, e.started];
+        let nulls = [b' ', b' ', if reason_is_null { b'n' } else { b' ' }, b' ', b' '];
+        let mut saved = (pg_sys::InvalidOid, 0);
+        become_owner(e.owner, &mut saved);
+        let rc = ffi::SPI_execute_plan(e.receipt, args.as_mut_ptr(), nulls.as_ptr().cast(), false, 1);
+        restore_user(&saved);
+        let mut has_consent = false;
+        let mut receipt = receipt_result(rc, &mut has_consent);
+        if has_consent {
+            let mut args = [receipt, subject];
+            let rc = ffi::SPI_execute_plan(e.consent, args.as_mut_ptr(), std::ptr::null(), false, 1);
+            receipt = single_result(rc, true);
+        }
+        ffi::SPI_finish();
+        receipt
+    }
+}
