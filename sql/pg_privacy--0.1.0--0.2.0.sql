@@ -1127,6 +1127,9 @@ BEGIN
 END $$;
 
 REVOKE ALL ON FUNCTION privacy.rebuild_consent_state() FROM PUBLIC;
+-- set_subject's trigger calls it with the privacy admin's rights (it only recomputes the state
+-- from the history, whoever runs it)
+GRANT EXECUTE ON FUNCTION privacy.rebuild_consent_state() TO privacy_admin;
 
 -- A subject column may bring a reading into use (set_subject, or a restore loading the subject
 -- tables after the history): fill in its state.

@@ -38,6 +38,7 @@ struct KeptPlan(pg_sys::SPIPlanPtr);
 
 backend_local! {
     static RETIRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static ANY_RETIRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The export statement for the current subject map (None: a subject column is unusable).
     static EXPORT: Cached<Option<KeptPlan>> = const { Cached::new(Class::Relations) };
     /// One DELETE per subject table.
@@ -47,6 +48,7 @@ backend_local! {
 impl Drop for KeptPlan {
     fn drop(&mut self) {
         RETIRED.with(|r| r.borrow_mut().push(self.0 as usize));
+        ANY_RETIRED.with(|a| a.set(true));
     }
 }
 
@@ -55,8 +57,17 @@ pub fn init() {
     unsafe { pg_sys::RegisterXactCallback(Some(free_retired), std::ptr::null_mut()) };
 }
 
+/// Unguarded: every transaction of every session ends here, and almost none has a plan to free
+/// (reading a flag cannot raise).
+unsafe extern "C-unwind" fn free_retired(event: pg_sys::XactEvent::Type, arg: *mut std::ffi::c_void) {
+    if ANY_RETIRED.with(|a| a.get()) {
+        // SAFETY: forwarding the callback's arguments to the guarded body.
+        unsafe { free_retired_plans(event, arg) };
+    }
+}
+
 #[pg_guard]
-unsafe extern "C-unwind" fn free_retired(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn free_retired_plans(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     if matches!(
         event,
         pg_sys::XactEvent::XACT_EVENT_COMMIT
@@ -66,6 +77,7 @@ unsafe extern "C-unwind" fn free_retired(event: pg_sys::XactEvent::Type, _arg: *
             | pg_sys::XactEvent::XACT_EVENT_PREPARE
     ) {
         let plans = RETIRED.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        ANY_RETIRED.with(|a| a.set(false));
         for plan in plans {
             // SAFETY: each was kept by SPI_keepplan, retired once, and no statement runs any
             // more at transaction end.
@@ -104,6 +116,60 @@ fn prepare_with(text: &str, types: &[pg_sys::Oid]) -> KeptPlan {
 /// Prepares `text` with the subject id as its one parameter, `$1`.
 fn prepare(text: &str) -> KeptPlan {
     prepare_with(text, &[pg_sys::TEXTOID])
+}
+
+/// The search_path the statements are prepared under (the functions' own `SET search_path`).
+const PINNED_PATH: &std::ffi::CStr = c"pg_catalog, pg_temp";
+
+/// Puts the functions' search_path back before a statement runs, if code that ran during the
+/// call (a subject table's trigger, a policy's function) changed it. PostgreSQL's plan cache
+/// analyses a saved statement again when the path differs from the one it was planned under; it
+/// must never do so under a path the caller's code chose (an operator of the caller's schema
+/// would run in the receipt's statement, with the owner's rights). `level` is the GUC nest level
+/// opened by an earlier call (0: none); returns the one to close with [`unpin_search_path`].
+#[pg_guard]
+unsafe extern "C-unwind" fn pin_search_path(level: i32) -> i32 {
+    // SAFETY: namespace_search_path is the GUC's current value (never NULL once GUCs are set up);
+    // the nest level is closed by unpin_search_path, or by the transaction's abort.
+    unsafe {
+        let current = pg_sys::namespace_search_path;
+        if !current.is_null() && std::ffi::CStr::from_ptr(current) == PINNED_PATH {
+            return level;
+        }
+        let nest = if level == 0 { pg_sys::NewGUCNestLevel() } else { level };
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            PINNED_PATH.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        nest
+    }
+}
+
+/// Closes what [`pin_search_path`] opened: the path is what the caller's code had set.
+#[pg_guard]
+unsafe extern "C-unwind" fn unpin_search_path(level: i32) {
+    if level > 0 {
+        // SAFETY: the nest level pin_search_path opened in this call.
+        unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    }
+}
+
+/// Refuses a session whose statements are masked or consent-filtered: the rights functions must
+/// see every row about the subject (a filtered session's DELETE would find none, yet the consent
+/// records would be erased and a receipt written).
+fn refuse_governed_session(what: &str) {
+    if crate::context::scoped() || !crate::context::session_ungoverned() {
+        crate::pg::errors::refuse(
+            format!("a masked or consent-filtered session cannot {what}"),
+            "Data-subject requests must see every row about the subject: run them as a privacy admin that is neither masked nor restricted to purposes.",
+        );
+    }
 }
 
 /// A string as an SQL literal, quoted by PostgreSQL.
@@ -170,6 +236,7 @@ fn export_text(entries: &[MapEntry]) -> Option<String> {
 /// The checks every rights function makes first: a privacy admin calls it, with a subject.
 fn admin_and_subject(what: &str, function: &str, subject_is_null: bool) {
     crate::admin::require_admin(what);
+    refuse_governed_session(what);
     if subject_is_null {
         raise(
             pg_sys::errcodes::PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
@@ -252,9 +319,11 @@ pub unsafe extern "C-unwind" fn subject_data(fcinfo: pg_sys::FunctionCallInfo) -
         let plan = export_plan(pgrx::pg_arg_is_null(fcinfo, 0));
         let mut subject = pgrx::pg_getarg_datum_raw(fcinfo, 0);
         ffi::SPI_connect();
+        let level = pin_search_path(0);
         let rc = ffi::SPI_execute_plan(plan, &mut subject, std::ptr::null(), true, 1);
         let result = single_result(rc, true);
         ffi::SPI_finish();
+        unpin_search_path(level);
         result
     }
 }
@@ -356,11 +425,14 @@ unsafe fn run_deletes(deletes: *const Deletes, counts: *mut i64, mut subject: pg
     // SAFETY: see the function's contract; each plan is kept until the transaction ends.
     unsafe {
         ffi::SPI_connect();
+        let mut level = 0;
         for i in 0..(*deletes).count {
+            level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(*(*deletes).plans.add(i), &mut subject, std::ptr::null(), false, 0);
             *counts.add(i) = deleted_rows(rc);
         }
         ffi::SPI_finish();
+        unpin_search_path(level);
     }
 }
 
@@ -402,9 +474,9 @@ const RECEIPT_TEXT: &str = "INSERT INTO privacy.erasure_receipt AS r (subject_ke
      VALUES (privacy.ledger_subject_key($1), $2, $3, $4, $5, pg_catalog.clock_timestamp()) \
      RETURNING pg_catalog.jsonb_build_object('receipt_id', r.receipt_id, 'mode', r.mode, 'reason', r.reason, 'tables', r.tables, \
                'consent_state_rows', 0, 'consent_events_erased', 0, 'started_at', r.started_at, 'finished_at', r.finished_at), \
-               EXISTS (SELECT FROM privacy.consent_event e WHERE e.subject_key = r.subject_key AND e.subject IS NOT NULL)";
+               EXISTS (SELECT FROM privacy.consent_event e WHERE e.subject_key OPERATOR(pg_catalog.=) r.subject_key AND e.subject IS NOT NULL)";
 
-const CONSENT_TEXT: &str = "SELECT $1 || pg_catalog.jsonb_build_object('consent_state_rows', c.state_rows, 'consent_events_erased', c.events) \
+const CONSENT_TEXT: &str = "SELECT $1 OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('consent_state_rows', c.state_rows, 'consent_events_erased', c.events) \
      FROM privacy.erase_consent_records($2) c";
 
 /// What `erase_subject` runs, found by [`erasure_plans`].
@@ -530,14 +602,17 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         erasure_plans(pgrx::pg_arg_is_null(fcinfo, 0), pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_arg_is_null(fcinfo, 1), &mut e);
         let mut subject = pgrx::pg_getarg_datum_raw(fcinfo, 0);
         ffi::SPI_connect();
+        let mut level = 0;
         let tables = if e.anonymize.is_null() {
             let counts = pg_sys::palloc0(e.deletes.count.max(1) * std::mem::size_of::<i64>()) as *mut i64;
             for i in 0..e.deletes.count {
+                level = pin_search_path(level);
                 let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), &mut subject, std::ptr::null(), false, 0);
                 *counts.add(i) = deleted_rows(rc);
             }
             erased_tables(&e.deletes, counts)
         } else {
+            level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(e.anonymize, &mut subject, std::ptr::null(), false, 1);
             single_result(rc, false)
         };
@@ -545,6 +620,7 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         let mut args = [subject, pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2), tables, e.started];
         let nulls = [b' ', b' ', if reason_is_null { b'n' } else { b' ' }, b' ', b' '];
         let mut saved = (pg_sys::InvalidOid, 0);
+        level = pin_search_path(level);
         become_owner(e.owner, &mut saved);
         let rc = ffi::SPI_execute_plan(e.receipt, args.as_mut_ptr(), nulls.as_ptr().cast(), false, 1);
         restore_user(&saved);
@@ -552,10 +628,12 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         let mut receipt = receipt_result(rc, &mut has_consent);
         if has_consent {
             let mut args = [receipt, subject];
+            level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(e.consent, args.as_mut_ptr(), std::ptr::null(), false, 1);
             receipt = single_result(rc, true);
         }
         ffi::SPI_finish();
+        unpin_search_path(level);
         receipt
     }
 }

@@ -169,5 +169,71 @@ SELECT privacy.erase_subject('9');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT privacy.begin_anonymizing();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- 8. A privacy admin that is not a superuser declares subject tables and answers requests; a
+-- consent-filtered admin is refused (its DELETEs would find only consenting subjects' rows, yet
+-- the consent records would go and a receipt would say "erased"), and nothing changes
+\c - postgres
+CREATE ROLE rights_dpo LOGIN IN ROLE privacy_admin;
+CREATE ROLE rights_dpo_filtered LOGIN IN ROLE privacy_admin;
+SELECT privacy.allow_purpose('rights_dpo_filtered', 'newsletter');
+CREATE TABLE rights.reviews (customer_id int, stars int);
+INSERT INTO rights.reviews VALUES (9, 5);
+GRANT USAGE ON SCHEMA rights TO rights_dpo, rights_dpo_filtered;
+GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA rights TO rights_dpo, rights_dpo_filtered;
+\c - rights_dpo
+SELECT privacy.set_subject('rights.reviews', 'customer_id');
+SELECT jsonb_path_query_array(privacy.subject_data('9'), '$.tables[*].table') AS tables_about_9;
+\c - rights_dpo_filtered
+SELECT privacy.erase_subject('9');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT privacy.subject_data('9');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\c - rights_dpo
+SELECT (SELECT count(*) FROM rights.reviews WHERE customer_id = 9) AS review_kept, (SELECT count(*) FROM privacy.erasure_receipt) AS receipts;
+-- (control) the admin that is not filtered erases it
+SELECT r->'tables' AS tables FROM privacy.erase_subject('9') r;
+
+-- 9. Code a subject table's owner wrote runs during an erasure (its triggers), with the admin's
+-- rights; it cannot make the statements pg_privacy runs afterwards, some with the extension
+-- owner's rights, resolve names in its schema: a trigger that changes search_path to put its own
+-- "=" operator first finds that operator never called
+\c - postgres
+CREATE ROLE rights_owner LOGIN;
+CREATE SCHEMA trap AUTHORIZATION rights_owner;
+GRANT USAGE ON SCHEMA trap TO rights_dpo;
+\c - rights_owner
+CREATE TABLE trap.calls (who name);
+GRANT INSERT ON trap.calls TO PUBLIC;
+CREATE TABLE trap.accounts (id int PRIMARY KEY);
+INSERT INTO trap.accounts VALUES (11), (12);
+GRANT SELECT, DELETE ON trap.accounts TO rights_dpo;
+CREATE FUNCTION trap.eq(bytea, bytea) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO trap.calls VALUES (current_user);
+    RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $f$;
+CREATE OPERATOR trap.= (leftarg = bytea, rightarg = bytea, function = trap.eq);
+CREATE FUNCTION trap.set_path() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'trap, pg_catalog', false);
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER set_path AFTER DELETE ON trap.accounts FOR EACH STATEMENT EXECUTE FUNCTION trap.set_path();
+-- (control) the operator is found where the path puts it first
+SET search_path = trap, pg_catalog;
+SELECT '\x01'::bytea = '\x01'::bytea AS trap_operator_works;
+RESET search_path;
+\c - postgres
+SELECT privacy.set_subject('trap.accounts', 'id');
+SELECT privacy.grant_consent('11', 'newsletter', source => 'test') > 0 AS ok;
+\c - rights_dpo
+SELECT r->'tables' AS tables, r->'consent_state_rows' AS consent_state_rows FROM privacy.erase_subject('11') r;
+SELECT r->'tables' AS tables FROM privacy.erase_subject('12') r;
+SELECT current_setting('search_path') AS path_after;
+\c - postgres
+SELECT who, count(*) FROM trap.calls GROUP BY who ORDER BY who;
+SELECT rolsuper AS owner_became_superuser FROM pg_roles WHERE rolname = 'rights_owner';
 \c privacy_e2e postgres
 DROP DATABASE rights_db;
+DROP ROLE rights_dpo, rights_dpo_filtered, rights_owner;
