@@ -154,6 +154,40 @@ pub fn session_ungoverned() -> bool {
     answer
 }
 
+backend_local! {
+    /// The last answer of [`governed_roles_own_relations`]: (generations of roles, relations and
+    /// owners, privacy.masked_by_default, answer).
+    static GOVERNED_OWNERS: std::cell::Cell<Option<(u64, bool, bool)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether some governed role owns a relation of this database, and so may have written code
+/// (views, triggers, rules, policies, defaults) that statements of other roles run. When none
+/// does, statements need not look for such code relation by relation: the question every
+/// statement of an ungoverned session would otherwise ask about each relation it reads.
+/// Remembered until a role, label, registry or `pg_class` change (a relation created or given
+/// to another owner in any session is a `pg_class` change).
+pub fn governed_roles_own_relations() -> bool {
+    let deps = crate::pg::cache::Deps::of(&[Class::Roles, Class::Relations, Class::Owners]);
+    let generation = deps.generation();
+    let by_default = crate::guc::MASKED_BY_DEFAULT.get();
+    if let Some((g, d, answer)) = GOVERNED_OWNERS.with(|c| c.get()) {
+        if (g, d) == (generation, by_default) {
+            return answer;
+        }
+    }
+    // Governed roles are never superusers (both predicates say so), so their relations all have
+    // ownership entries in pg_shdepend.
+    let cat = pg_sys::AuthIdRelationId;
+    let a_oid = catalog::attnum(cat, c"oid");
+    let mut roles = Vec::new();
+    catalog::scan(cat, None, |row| roles.push(row.oid(a_oid)));
+    let answer = roles.into_iter().any(|role| is_governed(role) && catalog::role_owns_relations_here(role));
+    if deps.generation() == generation {
+        GOVERNED_OWNERS.with(|c| c.set(Some((generation, by_default, answer))));
+    }
+    answer
+}
+
 /// Governed roles whose code a statement runs, besides the session's governing roles: owners of
 /// views and rules it reads through (the role a range-table entry is checked as), and owners of
 /// relations it touches that carry code they wrote (triggers, rules, policies, defaults, checks,

@@ -146,7 +146,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
     // SAFETY: parse is a valid Query (the planner's argument).
     unsafe {
         masking::break_glass::check_statement(parse);
-        let owners = if any_governed_role() { context::code_owners_of_query(parse) } else { Vec::new() };
+        let owners = if any_governed_role() && context::governed_roles_own_relations() { context::code_owners_of_query(parse) } else { Vec::new() };
         if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
             // Nothing governs this statement (no governed login, user or code owner, no scope):
             // only the checks that hold for everyone; the plan is still marked below.
@@ -433,7 +433,11 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
     // SAFETY: query_desc and its plannedstmt are valid while the executor runs.
     unsafe {
         let stmt = (*query_desc).plannedstmt;
-        let owners = if any_governed_role() && !stmt.is_null() { context::code_owners_of_plan(stmt) } else { Vec::new() };
+        let owners = if any_governed_role() && !stmt.is_null() && context::governed_roles_own_relations() {
+            context::code_owners_of_plan(stmt)
+        } else {
+            Vec::new()
+        };
         if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
             // nothing governs this plan (see before_planning)
             masking::side_channels::set_statement_masked(false);

@@ -18,6 +18,8 @@
 //!   (`CacheInvalidateRelcacheAll`), which reaches every backend of the database.
 //! - pg_authid, pg_auth_members (any database, the catalogs are shared): [`Class::Roles`], and
 //!   cached plans are dropped, since a role's masked status can flip without its OID changing.
+//! - pg_class (any row): [`Class::Owners`] (who owns which relations; a relation created in
+//!   another session sends no relcache message, only this catalog one).
 //! - pg_proc: [`Class::Functions`] (owners, TRUSTED labels: the label hook sends a pg_proc
 //!   invalidation for the labelled function).
 
@@ -39,9 +41,12 @@ pub enum Class {
     Functions = 2,
     /// The database's secret key.
     Key = 3,
+    /// Which roles own relations: any change of a `pg_class` row (a new relation, an owner
+    /// change; also statistics updates, which only cost a cheap reload).
+    Owners = 4,
 }
 
-const CLASSES: usize = 4;
+const CLASSES: usize = 5;
 
 /// The hasher of the per-backend maps: keys are OIDs and short tuples looked up on every statement,
 /// never chosen by a remote party, so the SipHash default's resistance to crafted collisions buys
@@ -107,6 +112,7 @@ unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid)
         WATCHED.with(|w| w.borrow_mut().clear());
         bump(Class::Relations);
         bump(Class::Key);
+        bump(Class::Owners);
         return;
     }
     let mask = WATCHED.with(|w| w.borrow().get(&relid).copied().unwrap_or(0));
@@ -131,6 +137,11 @@ unsafe extern "C-unwind" fn on_functions(_arg: pg_sys::Datum, _cacheid: i32, _ha
     bump(Class::Functions);
 }
 
+/// Unguarded: it only bumps a counter, and every `pg_class` change of the database calls it.
+unsafe extern "C-unwind" fn on_classes(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
+    bump(Class::Owners);
+}
+
 /// Registers the invalidation callbacks. Called once from `_PG_init`.
 pub fn init() {
     // SAFETY: registering callbacks during library load with valid cache ids; the functions have
@@ -141,6 +152,7 @@ pub fn init() {
             pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_roles), pg_sys::Datum::from(0));
         }
         pg_sys::CacheRegisterSyscacheCallback(pg_sys::SysCacheIdentifier::PROCOID as i32, Some(on_functions), pg_sys::Datum::from(0));
+        pg_sys::CacheRegisterSyscacheCallback(pg_sys::SysCacheIdentifier::RELOID as i32, Some(on_classes), pg_sys::Datum::from(0));
     }
 }
 

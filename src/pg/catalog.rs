@@ -30,6 +30,8 @@ pub const PG_AGGREGATE: u32 = 2600;
 pub const SQL_LANGUAGE: u32 = 14;
 /// `pg_extension`'s OID index (catalog/pg_extension.h).
 pub const PG_EXTENSION_OID_INDEX: u32 = 3080;
+pub const PG_SHDEPEND: u32 = 1214;
+pub const PG_SHDEPEND_REFERENCE_INDEX: u32 = 1233;
 
 /// The version of pg_privacy's SQL objects this library was built with: the only version whose
 /// tables it reads (see [`extension_schema`]).
@@ -181,6 +183,40 @@ fn scan_while(relid: pg_sys::Oid, key: Option<(pg_sys::Oid, i16, u32, pg_sys::Da
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
     }
+}
+
+/// Whether `role` owns a relation (table, view, sequence, ...) of this database: its ownership
+/// dependencies in `pg_shdepend`, read through the index on the role. Roles pinned by initdb (the
+/// bootstrap superuser) have none recorded; callers ask only about roles that are not superusers.
+pub fn role_owns_relations_here(role: pg_sys::Oid) -> bool {
+    let cat = oid(PG_SHDEPEND);
+    let (a_db, a_class, a_refclass, a_refobj, a_type) =
+        (attnum(cat, c"dbid"), attnum(cat, c"classid"), attnum(cat, c"refclassid"), attnum(cat, c"refobjid"), attnum(cat, c"deptype"));
+    let mut found = false;
+    // SAFETY: a standard catalog scan with two fully initialised keys on the index's two columns,
+    // the catalog snapshot, ended and closed with the lock it was opened with.
+    unsafe {
+        let rel = pg_sys::table_open(cat, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let mut keys: [pg_sys::ScanKeyData; 2] = std::mem::zeroed();
+        let strategy = pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber;
+        pg_sys::ScanKeyInit(&mut keys[0], a_refclass, strategy, pg_sys::Oid::from(pg_sys::F_OIDEQ), pg_sys::Datum::from(pg_sys::AuthIdRelationId));
+        pg_sys::ScanKeyInit(&mut keys[1], a_refobj, strategy, pg_sys::Oid::from(pg_sys::F_OIDEQ), pg_sys::Datum::from(role));
+        let scan = pg_sys::systable_beginscan(rel, oid(PG_SHDEPEND_REFERENCE_INDEX), true, std::ptr::null_mut(), 2, keys.as_mut_ptr());
+        loop {
+            let tuple = pg_sys::systable_getnext(scan);
+            if tuple.is_null() {
+                break;
+            }
+            let row = Row { tuple, desc: (*rel).rd_att };
+            if row.oid(a_db) == pg_sys::MyDatabaseId && row.oid(a_class) == pg_sys::RelationRelationId && row.char(a_type) == b'o' {
+                found = true;
+                break;
+            }
+        }
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+    }
+    found
 }
 
 /// The OID of relation `name` in `pg_catalog` (InvalidOid if there is none): catalogs other
