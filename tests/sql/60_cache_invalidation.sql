@@ -119,3 +119,53 @@ SECURITY LABEL FOR privacy ON COLUMN public.doomed.id IS 'MASKED WITH VALUE 0';
 SELECT 1 / 0;
 ROLLBACK;
 SELECT 'still connected' AS after_rollback;
+
+-- who owns relations: in a database where no governed role owns a relation, statements skip the
+-- search for code of governed roles; a relation a masked role creates, or is given, in another
+-- session counts from the reader's next statement: the triggers of tables mallory owns run
+-- masked for the plain session (control: the same trigger on a table postgres owns runs
+-- unmasked)
+CREATE DATABASE privacy_owners;
+\c privacy_owners postgres
+CREATE EXTENSION pg_privacy;
+CREATE EXTENSION dblink;
+CREATE TABLE secret (email text);
+INSERT INTO secret VALUES ('alice@example.com');
+SECURITY LABEL FOR privacy ON COLUMN secret.email IS 'MASKED WITH VALUE ''hidden''';
+CREATE TABLE inbox (msg text);
+CREATE TABLE outbox (x text);
+GRANT SELECT ON secret TO PUBLIC;
+GRANT INSERT ON inbox, outbox TO PUBLIC;
+CREATE FUNCTION copy_secret() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.outbox SELECT email FROM public.secret; RETURN NEW; END $$;
+CREATE TRIGGER copy_out AFTER INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION copy_secret();
+SELECT dblink_connect('plain', format('host=%s port=%s dbname=privacy_owners user=support', :'pghost', :'pgport'));
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.inbox VALUES (1)');
+SELECT x AS copied_while_postgres_owns_inbox FROM outbox;
+DELETE FROM outbox;  -- (not TRUNCATE: its relcache message would reach the reader too)
+-- a new table given to mallory (the plain session never read it: only the pg_class change
+-- reaches it)
+CREATE TABLE gift (msg text);
+GRANT INSERT ON gift TO PUBLIC;
+CREATE TRIGGER copy_out AFTER INSERT ON gift FOR EACH ROW EXECUTE FUNCTION copy_secret();
+ALTER TABLE gift OWNER TO mallory;
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.gift VALUES (1)');
+SELECT x AS copied_once_mallory_owns_gift FROM outbox;
+DELETE FROM outbox;
+-- a table mallory creates herself, with her trigger (a new relation: no relcache message)
+GRANT CREATE ON SCHEMA public TO mallory;
+SET ROLE mallory;
+CREATE TABLE mbox (msg text);
+GRANT INSERT ON mbox TO PUBLIC;
+CREATE TRIGGER copy_out AFTER INSERT ON mbox FOR EACH ROW EXECUTE FUNCTION copy_secret();
+RESET ROLE;
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.mbox VALUES (1)');
+SELECT x AS copied_by_mallorys_own_table FROM outbox;
+DELETE FROM outbox;
+-- a table the plain session wrote to, given to mallory
+ALTER TABLE inbox OWNER TO mallory;
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.inbox VALUES (1)');
+SELECT x AS copied_once_mallory_owns_inbox FROM outbox;
+SELECT dblink_disconnect('plain');
+\c privacy_e2e postgres
+DROP DATABASE privacy_owners;
