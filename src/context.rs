@@ -175,13 +175,18 @@ pub fn governed_roles_own_relations() -> bool {
             return answer;
         }
     }
-    // Governed roles are never superusers (both predicates say so), so their relations all have
-    // ownership entries in pg_shdepend.
+    // PostgreSQL records no ownership in pg_shdepend for pinned roles (the bootstrap superuser
+    // and the predefined roles, pg_monitor, pg_database_owner...), which can be masked or
+    // filtered like any other: if one of them is governed, assume it owns relations.
     let cat = pg_sys::AuthIdRelationId;
     let a_oid = catalog::attnum(cat, c"oid");
     let mut roles = Vec::new();
     catalog::scan(cat, None, |row| roles.push(row.oid(a_oid)));
-    let answer = roles.into_iter().any(|role| is_governed(role) && catalog::role_owns_relations_here(role));
+    let answer = roles.into_iter().any(|role| {
+        // SAFETY: IsPinnedObject reads constants of this build (the pinned OID range).
+        let pinned = unsafe { pg_sys::IsPinnedObject(pg_sys::AuthIdRelationId, role) };
+        is_governed(role) && (pinned || catalog::role_owns_relations_here(role))
+    });
     if deps.generation() == generation {
         GOVERNED_OWNERS.with(|c| c.set(Some((generation, by_default, answer))));
     }

@@ -186,8 +186,8 @@ fn scan_while(relid: pg_sys::Oid, key: Option<(pg_sys::Oid, i16, u32, pg_sys::Da
 }
 
 /// Whether `role` owns a relation (table, view, sequence, ...) of this database: its ownership
-/// dependencies in `pg_shdepend`, read through the index on the role. Roles pinned by initdb (the
-/// bootstrap superuser) have none recorded; callers ask only about roles that are not superusers.
+/// dependencies in `pg_shdepend`, read through the index on the role. Pinned roles (the bootstrap
+/// superuser, the predefined roles) have none recorded: callers must treat them apart.
 pub fn role_owns_relations_here(role: pg_sys::Oid) -> bool {
     let cat = oid(PG_SHDEPEND);
     let (a_db, a_class, a_refclass, a_refobj, a_type) =

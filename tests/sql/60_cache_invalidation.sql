@@ -143,6 +143,18 @@ SELECT dblink_connect('plain', format('host=%s port=%s dbname=privacy_owners use
 SELECT * FROM dblink_exec('plain', 'INSERT INTO public.inbox VALUES (1)');
 SELECT x AS copied_while_postgres_owns_inbox FROM outbox;
 DELETE FROM outbox;  -- (not TRUNCATE: its relcache message would reach the reader too)
+-- a table given to a predefined role that is masked (PostgreSQL records no ownership of the
+-- roles initdb made in pg_shdepend)
+SECURITY LABEL FOR privacy ON ROLE pg_monitor IS 'MASKED';
+CREATE TABLE pinned_box (msg text);
+GRANT INSERT ON pinned_box TO PUBLIC;
+CREATE TRIGGER copy_out AFTER INSERT ON pinned_box FOR EACH ROW EXECUTE FUNCTION copy_secret();
+ALTER TABLE pinned_box OWNER TO pg_monitor;
+SELECT * FROM dblink_exec('plain', 'INSERT INTO public.pinned_box VALUES (1)');
+SELECT x AS copied_once_pg_monitor_owns_it FROM outbox;
+DELETE FROM outbox;
+DROP TABLE pinned_box;
+SECURITY LABEL FOR privacy ON ROLE pg_monitor IS NULL;
 -- a new table given to mallory (the plain session never read it: only the pg_class change
 -- reaches it)
 CREATE TABLE gift (msg text);
