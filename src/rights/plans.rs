@@ -1,7 +1,14 @@
 //! The statements the rights functions run on the subject tables, prepared once and kept, and the
 //! C-language functions that run them: `privacy.subject_data` (one statement for the whole export),
-//! `privacy.erase_subject_rows` (every subject table's DELETE, in foreign-key order) and
-//! `privacy.delete_subject_rows` (one table's).
+//! `privacy.erase_subject` (every subject table's DELETE in foreign-key order, or the anonymize
+//! walk; then the receipt, with the extension owner's rights) and `privacy.delete_subject_rows`
+//! (one table's).
+//!
+//! **Names resolve the same way at every run.** Each statement runs under the functions' own
+//! search_path, put back before it if code that ran during the call (a subject table's trigger)
+//! changed it: PostgreSQL's plan cache analyses a saved statement again when the path differs, and
+//! must never do so under a path the caller's code chose. The statement run as the owner also
+//! names its operators in `pg_catalog`. Masked and consent-filtered sessions are refused.
 //!
 //! **Why C functions, not SQL or `#[pg_extern]`.** A rights function runs a statement per subject
 //! table with the caller's rights; its errors (a permission, a foreign key refusing a delete, a
