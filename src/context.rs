@@ -243,6 +243,12 @@ pub fn code_owners_of_relation(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     owners
 }
 
+/// Whether `other` escapes a restriction `role` is under (masked, or filtered by consent).
+fn less_restricted(role: pg_sys::Oid, other: pg_sys::Oid) -> bool {
+    let preds = GOVERNED.with(|g| g.borrow().clone());
+    preds.iter().any(|p| p(role) && !p(other))
+}
+
 /// Refuses a governed login giving an object to a role with fewer restrictions (`ALTER ... OWNER
 /// TO`, `REASSIGN OWNED`, `CREATE SCHEMA ... AUTHORIZATION`): code it wrote would then run with
 /// that role's freedom for whoever uses it.
@@ -278,8 +284,7 @@ pub unsafe fn check_new_owner(stmt: *mut pg_sys::Node) {
             if target == pg_sys::InvalidOid || target == login {
                 continue;
             }
-            let preds = GOVERNED.with(|g| g.borrow().clone());
-            if preds.iter().any(|p| p(login) && !p(target)) {
+            if less_restricted(login, target) {
                 crate::pg::errors::refuse(
                     format!(
                         "role \"{}\" cannot give objects to role \"{}\", which is not restricted as it is",
@@ -290,6 +295,52 @@ pub unsafe fn check_new_owner(stmt: *mut pg_sys::Node) {
                 );
             }
         }
+    }
+}
+
+/// Refuses a governed login creating a trigger on a relation whose owner is less restricted than
+/// it. PostgreSQL records no author for a trigger (the TRIGGER privilege lets others than the
+/// owner create one): its WHEN condition and arguments count as the owner's code, and would run
+/// with the owner's freedom for whoever writes the table (a WHEN calling `pg_notify` with
+/// `NEW` values hands them to a masked listener).
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn check_trigger_author(stmt: *mut pg_sys::Node) {
+    let login = login();
+    // SAFETY: the tag is checked before the cast.
+    if !is_governed(login) || !unsafe { pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateTrigStmt) } {
+        return;
+    }
+    // SAFETY: a valid CreateTrigStmt; the name is looked up without a lock and may be missing
+    // (PostgreSQL reports that itself when it runs the statement).
+    let relid = unsafe {
+        let trigger = stmt as *mut pg_sys::CreateTrigStmt;
+        pg_sys::RangeVarGetRelidExtended(
+            (*trigger).relation,
+            pg_sys::NoLock as pg_sys::LOCKMODE,
+            pg_sys::RVROption::RVR_MISSING_OK,
+            None,
+            std::ptr::null_mut(),
+        )
+    };
+    if relid == pg_sys::InvalidOid {
+        return;
+    }
+    let owner = catalog::relation_owner(relid);
+    if owner == login {
+        return;
+    }
+    if less_restricted(login, owner) {
+        crate::pg::errors::refuse(
+            format!(
+                "role \"{}\" cannot create triggers on {}, whose owner \"{}\" is not restricted as it is",
+                catalog::role_name(login),
+                catalog::relation_name(relid),
+                catalog::role_name(owner)
+            ),
+            "A trigger's condition runs as its table owner's code. Ask the owner or a privacy admin to create it.",
+        );
     }
 }
 

@@ -11,7 +11,7 @@
 //! | hook | what it dispatches |
 //! |---|---|
 //! | planner | role-switch check; masking of masked statements; consent filters row security cannot apply; counters refused to filtered statements; no parallel plans inside scopes |
-//! | ProcessUtility | `SET ROLE`, ownership and guard checks; COPY as a query; COPY FROM, TRUNCATE, EXPLAIN ANALYZE checks; guards for new partitions and children |
+//! | ProcessUtility | `SET ROLE`, ownership, trigger-author and guard checks; COPY as a query; COPY FROM, TRUNCATE, EXPLAIN ANALYZE checks; guards for new partitions and children |
 //! | ExecutorStart / Run / Finish | role-switch check; scopes for code of governed roles; the error context of masked statements |
 //! | needs_fmgr / fmgr | no inlining of SQL functions for masked statements; scopes for TRUSTED functions and functions of governed roles |
 //! | emit_log | constraint details kept from masked sessions |
@@ -317,6 +317,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         u.masked = masked;
         masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));
         context::check_new_owner(stmt);
+        context::check_trigger_author(stmt);
         crate::distributed::check_shard_rename(stmt);
         guards::check_change(stmt, |rel| {
             masking::rules::is_protected(rel, false) || consent::registry::is_subject_table(rel)

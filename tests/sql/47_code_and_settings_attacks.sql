@@ -19,6 +19,10 @@ GRANT INSERT ON loot.copied TO PUBLIC;
 CREATE FUNCTION loot.grab() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO loot.copied VALUES (OLD.email); RETURN NEW; END $$;
 CREATE TRIGGER grab BEFORE UPDATE ON crm.customers FOR EACH ROW EXECUTE FUNCTION loot.grab();
+-- refused at once (see part 4); the same trigger made by an admin (say before analyst was
+-- masked) is refused when it would run:
+\c - postgres
+CREATE TRIGGER grab BEFORE UPDATE ON crm.customers FOR EACH ROW EXECUTE FUNCTION loot.grab();
 \c - app_owner
 -- the owner's update would hand the raw row to analyst's code: refused
 UPDATE crm.customers SET score = score WHERE id = 3;
@@ -72,3 +76,26 @@ DROP SCHEMA loot CASCADE;
 REVOKE ALL ON crm.customers FROM unlabelled;
 REVOKE USAGE ON SCHEMA crm FROM unlabelled;
 DROP ROLE unlabelled;
+
+-- 4. A trigger's WHEN condition counts as its table owner's code (PostgreSQL records no author):
+-- a masked role holding the TRIGGER privilege on a table an unmasked role owns cannot create one
+-- there (its condition could hand NEW values to a listener); on its own table it may, and so may
+-- the owner (controls)
+\c - postgres
+CREATE TABLE public.trig_target (v text);
+ALTER TABLE public.trig_target OWNER TO support;
+GRANT TRIGGER ON public.trig_target TO mallory;
+CREATE TABLE public.trig_own (v text);
+ALTER TABLE public.trig_own OWNER TO mallory;
+\c - mallory
+CREATE TRIGGER leak BEFORE UPDATE ON public.trig_target FOR EACH ROW WHEN (pg_notify('leak', NEW.v) IS NOT NULL)
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE TRIGGER own BEFORE UPDATE ON public.trig_own FOR EACH ROW WHEN (pg_notify('own', NEW.v) IS NOT NULL)
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
+\c - support
+CREATE TRIGGER by_owner BEFORE UPDATE ON public.trig_target FOR EACH ROW WHEN (pg_notify('x', NEW.v) IS NOT NULL)
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
+\c - postgres
+SELECT tgname, tgrelid::regclass FROM pg_trigger WHERE tgrelid IN ('public.trig_target'::regclass, 'public.trig_own'::regclass) ORDER BY 1;
+DROP TABLE public.trig_target, public.trig_own;
