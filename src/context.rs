@@ -327,20 +327,20 @@ pub unsafe fn check_trigger_author(stmt: *mut pg_sys::Node) {
     if relid == pg_sys::InvalidOid {
         return;
     }
-    let owner = catalog::relation_owner(relid);
-    if owner == login {
-        return;
-    }
-    if less_restricted(login, owner) {
-        crate::pg::errors::refuse(
-            format!(
-                "role \"{}\" cannot create triggers on {}, whose owner \"{}\" is not restricted as it is",
-                catalog::role_name(login),
-                catalog::relation_name(relid),
-                catalog::role_name(owner)
-            ),
-            "A trigger's condition runs as its table owner's code. Ask the owner or a privacy admin to create it.",
-        );
+    // a trigger on a partitioned table is cloned onto its partitions, each its owner's code
+    for rel in std::iter::once(relid).chain(catalog::descendants_cached(relid).iter().copied()) {
+        let owner = catalog::relation_owner(rel);
+        if owner != login && less_restricted(login, owner) {
+            crate::pg::errors::refuse(
+                format!(
+                    "role \"{}\" cannot create triggers on {}, whose owner \"{}\" is not restricted as it is",
+                    catalog::role_name(login),
+                    catalog::relation_name(rel),
+                    catalog::role_name(owner)
+                ),
+                "A trigger's condition runs as its table owner's code. Ask the owner or a privacy admin to create it.",
+            );
+        }
     }
 }
 

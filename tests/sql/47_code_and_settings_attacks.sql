@@ -93,9 +93,20 @@ CREATE TRIGGER leak BEFORE UPDATE ON public.trig_target FOR EACH ROW WHEN (pg_no
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 CREATE TRIGGER own BEFORE UPDATE ON public.trig_own FOR EACH ROW WHEN (pg_notify('own', NEW.v) IS NOT NULL)
     EXECUTE FUNCTION suppress_redundant_updates_trigger();
+-- nor on its own partitioned table when a partition belongs to a less restricted role (the
+-- trigger would be cloned onto it)
+\c - postgres
+CREATE TABLE public.trig_parts (id int, v text) PARTITION BY RANGE (id);
+ALTER TABLE public.trig_parts OWNER TO mallory;
+CREATE TABLE public.trig_parts_1 PARTITION OF public.trig_parts FOR VALUES FROM (0) TO (10);
+ALTER TABLE public.trig_parts_1 OWNER TO support;
+\c - mallory
+CREATE TRIGGER leak BEFORE UPDATE ON public.trig_parts FOR EACH ROW WHEN (pg_notify('leak', NEW.v) IS NOT NULL)
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 \c - support
 CREATE TRIGGER by_owner BEFORE UPDATE ON public.trig_target FOR EACH ROW WHEN (pg_notify('x', NEW.v) IS NOT NULL)
     EXECUTE FUNCTION suppress_redundant_updates_trigger();
 \c - postgres
 SELECT tgname, tgrelid::regclass FROM pg_trigger WHERE tgrelid IN ('public.trig_target'::regclass, 'public.trig_own'::regclass) ORDER BY 1;
-DROP TABLE public.trig_target, public.trig_own;
+DROP TABLE public.trig_target, public.trig_own, public.trig_parts;
