@@ -312,23 +312,31 @@ pub unsafe fn check_trigger_author(stmt: *mut pg_sys::Node) {
     if !is_governed(login) || !unsafe { pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateTrigStmt) } {
         return;
     }
-    // SAFETY: a valid CreateTrigStmt; the name is looked up without a lock and may be missing
-    // (PostgreSQL reports that itself when it runs the statement).
-    let relid = unsafe {
+    // SAFETY: a valid CreateTrigStmt. The relation is locked as CREATE TRIGGER locks it, so the
+    // name cannot come to mean another table before the trigger is made (a missing one is
+    // reported by PostgreSQL itself when it runs the statement).
+    let (relid, row_level) = unsafe {
         let trigger = stmt as *mut pg_sys::CreateTrigStmt;
-        pg_sys::RangeVarGetRelidExtended(
+        let relid = pg_sys::RangeVarGetRelidExtended(
             (*trigger).relation,
-            pg_sys::NoLock as pg_sys::LOCKMODE,
+            pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE,
             pg_sys::RVROption::RVR_MISSING_OK,
             None,
             std::ptr::null_mut(),
-        )
+        );
+        (relid, (*trigger).row)
     };
     if relid == pg_sys::InvalidOid {
         return;
     }
-    // a trigger on a partitioned table is cloned onto its partitions, each its owner's code
-    for rel in std::iter::once(relid).chain(catalog::descendants_cached(relid).iter().copied()) {
+    // A row-level trigger on a partitioned table is cloned onto its partitions, each its owner's
+    // code (inheritance children and statement-level triggers get no copy).
+    let partitions = if row_level && catalog::relkind(relid) == pg_sys::RELKIND_PARTITIONED_TABLE {
+        catalog::descendants_cached(relid)
+    } else {
+        std::rc::Rc::new(Vec::new())
+    };
+    for rel in std::iter::once(relid).chain(partitions.iter().copied()) {
         let owner = catalog::relation_owner(rel);
         if owner != login && less_restricted(login, owner) {
             crate::pg::errors::refuse(

@@ -143,7 +143,12 @@ unsafe extern "C-unwind" fn pin_search_path(level: i32) -> i32 {
         if !current.is_null() && std::ffi::CStr::from_ptr(current) == PINNED_PATH {
             return level;
         }
-        let nest = if level == 0 { pg_sys::NewGUCNestLevel() } else { level };
+        // Code that ran since an earlier pin may have SET the path at that level: close it (the
+        // path becomes what that code set) and save again at a fresh level, as GUC expects.
+        if level > 0 {
+            pg_sys::AtEOXact_GUC(true, level);
+        }
+        let nest = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
             c"search_path".as_ptr(),
             PINNED_PATH.as_ptr(),
@@ -383,7 +388,8 @@ unsafe extern "C-unwind" fn delete_plans(relation: pg_sys::Oid, every_table: boo
 /// How many rows the DELETE just run removed.
 #[pg_guard]
 unsafe extern "C-unwind" fn deleted_rows(rc: i32) -> i64 {
-    if rc != pg_sys::SPI_OK_DELETE as i32 {
+    // a rule on the table may turn the DELETE into other statements: any success counts
+    if rc < 0 {
         raise(
             pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             format!("pg_privacy's delete statement failed (SPI code {rc})"),
@@ -490,6 +496,8 @@ const CONSENT_TEXT: &str = "SELECT $1 OPERATOR(pg_catalog.||) pg_catalog.jsonb_b
 #[repr(C)]
 struct Erasure {
     deletes: Deletes,
+    /// One row count per DELETE, zeroed.
+    counts: *mut i64,
     anonymize: pg_sys::SPIPlanPtr,
     receipt: pg_sys::SPIPlanPtr,
     consent: pg_sys::SPIPlanPtr,
@@ -502,6 +510,8 @@ fn receipt_owner() -> pg_sys::Oid {
     let Some(nsp) = crate::pg::catalog::extension_schema() else { return pg_sys::InvalidOid };
     // SAFETY: a catalog lookup by name in the extension's schema.
     let relid = unsafe { pg_sys::get_relname_relid(c"erasure_receipt".as_ptr(), nsp) };
+    // an owner change of the table (ALTER ... OWNER, REASSIGN OWNED) invalidates it
+    crate::pg::cache::watch_relation(relid, Class::Relations);
     crate::pg::catalog::relation_owner(relid)
 }
 
@@ -529,6 +539,7 @@ unsafe extern "C-unwind" fn erasure_plans(subject_is_null: bool, mode: pg_sys::D
         } else {
             delete_plans(pg_sys::InvalidOid, true, false, &mut out.deletes);
         }
+        out.counts = pg_sys::palloc0(out.deletes.count.max(1) * std::mem::size_of::<i64>()) as *mut i64;
         let receipt = RECEIPT.with(|c| {
             c.get(|| {
                 let types = [pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::JSONBOID, pg_sys::TIMESTAMPTZOID];
@@ -600,6 +611,7 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
     unsafe {
         let mut e = Erasure {
             deletes: Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 },
+            counts: std::ptr::null_mut(),
             anonymize: std::ptr::null_mut(),
             receipt: std::ptr::null_mut(),
             consent: std::ptr::null_mut(),
@@ -611,13 +623,12 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         ffi::SPI_connect();
         let mut level = 0;
         let tables = if e.anonymize.is_null() {
-            let counts = pg_sys::palloc0(e.deletes.count.max(1) * std::mem::size_of::<i64>()) as *mut i64;
             for i in 0..e.deletes.count {
                 level = pin_search_path(level);
                 let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), &mut subject, std::ptr::null(), false, 0);
-                *counts.add(i) = deleted_rows(rc);
+                *e.counts.add(i) = deleted_rows(rc);
             }
-            erased_tables(&e.deletes, counts)
+            erased_tables(&e.deletes, e.counts)
         } else {
             level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(e.anonymize, &mut subject, std::ptr::null(), false, 1);

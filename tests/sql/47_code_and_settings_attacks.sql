@@ -104,9 +104,13 @@ ALTER TABLE public.trig_parts_1 OWNER TO support;
 CREATE TRIGGER leak BEFORE UPDATE ON public.trig_parts FOR EACH ROW WHEN (pg_notify('leak', NEW.v) IS NOT NULL)
     EXECUTE FUNCTION suppress_redundant_updates_trigger();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- (control) a statement-level trigger there is not cloned onto the partition: allowed
+CREATE TRIGGER statement_level AFTER UPDATE ON public.trig_parts FOR EACH STATEMENT
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
 \c - support
 CREATE TRIGGER by_owner BEFORE UPDATE ON public.trig_target FOR EACH ROW WHEN (pg_notify('x', NEW.v) IS NOT NULL)
     EXECUTE FUNCTION suppress_redundant_updates_trigger();
 \c - postgres
-SELECT tgname, tgrelid::regclass FROM pg_trigger WHERE tgrelid IN ('public.trig_target'::regclass, 'public.trig_own'::regclass) ORDER BY 1;
+SELECT tgname, tgrelid::regclass FROM pg_trigger
+WHERE tgrelid IN ('public.trig_target'::regclass, 'public.trig_own'::regclass, 'public.trig_parts'::regclass, 'public.trig_parts_1'::regclass) ORDER BY 1;
 DROP TABLE public.trig_target, public.trig_own, public.trig_parts;
