@@ -307,9 +307,13 @@ pub unsafe fn check_new_owner(stmt: *mut pg_sys::Node) {
 /// # Safety
 /// `stmt` must be a valid utility statement node.
 pub unsafe fn check_trigger_author(stmt: *mut pg_sys::Node) {
+    // SAFETY: the tag is checked before the cast (and before any role is looked up: every
+    // utility statement passes here).
+    if !unsafe { pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateTrigStmt) } {
+        return;
+    }
     let login = login();
-    // SAFETY: the tag is checked before the cast.
-    if !is_governed(login) || !unsafe { pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateTrigStmt) } {
+    if !is_governed(login) {
         return;
     }
     // SAFETY: a valid CreateTrigStmt. The relation is locked as CREATE TRIGGER locks it, so the

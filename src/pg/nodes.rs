@@ -303,12 +303,25 @@ pub unsafe fn replace_param_refs(node: *mut pg_sys::Node, replacements: &[*mut p
 /// PostgreSQL's own objects only. The previous path is restored afterwards, or by the transaction
 /// abort if an ERROR escapes `f`.
 pub fn with_pinned_search_path<T>(f: impl FnOnce() -> T) -> T {
-    // SAFETY: a GUC nest level opened and closed around `f`, as function SET clauses do.
+    let nest = open_pinned_search_path();
+    let result = f();
+    // SAFETY: closes the nest level opened above, as function SET clauses do.
+    unsafe { pg_sys::AtEOXact_GUC(true, nest) };
+    result
+}
+
+/// The search_path the extension's own statements are parsed under.
+pub const PINNED_SEARCH_PATH: &std::ffi::CStr = c"pg_catalog, pg_temp";
+
+/// Opens a GUC nest level with `search_path` = [`PINNED_SEARCH_PATH`]; returns the level for
+/// `AtEOXact_GUC(true, level)` to close (a transaction's abort closes it too).
+pub fn open_pinned_search_path() -> i32 {
+    // SAFETY: a new nest level and a session-source SET saved at it, as function SET clauses do.
     unsafe {
         let nest = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
             c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
+            PINNED_SEARCH_PATH.as_ptr(),
             pg_sys::GucContext::PGC_USERSET,
             pg_sys::GucSource::PGC_S_SESSION,
             pg_sys::GucAction::GUC_ACTION_SAVE,
@@ -316,9 +329,7 @@ pub fn with_pinned_search_path<T>(f: impl FnOnce() -> T) -> T {
             0,
             false,
         );
-        let result = f();
-        pg_sys::AtEOXact_GUC(true, nest);
-        result
+        nest
     }
 }
 

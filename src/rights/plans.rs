@@ -125,9 +125,6 @@ fn prepare(text: &str) -> KeptPlan {
     prepare_with(text, &[pg_sys::TEXTOID])
 }
 
-/// The search_path the statements are prepared under (the functions' own `SET search_path`).
-const PINNED_PATH: &std::ffi::CStr = c"pg_catalog, pg_temp";
-
 /// Puts the functions' search_path back before a statement runs, if code that ran during the
 /// call (a subject table's trigger, a policy's function) changed it. PostgreSQL's plan cache
 /// analyses a saved statement again when the path differs from the one it was planned under; it
@@ -140,7 +137,7 @@ unsafe extern "C-unwind" fn pin_search_path(level: i32) -> i32 {
     // the nest level is closed by unpin_search_path, or by the transaction's abort.
     unsafe {
         let current = pg_sys::namespace_search_path;
-        if !current.is_null() && std::ffi::CStr::from_ptr(current) == PINNED_PATH {
+        if !current.is_null() && std::ffi::CStr::from_ptr(current) == crate::pg::nodes::PINNED_SEARCH_PATH {
             return level;
         }
         // Code that ran since an earlier pin may have SET the path at that level: close it (the
@@ -148,19 +145,8 @@ unsafe extern "C-unwind" fn pin_search_path(level: i32) -> i32 {
         if level > 0 {
             pg_sys::AtEOXact_GUC(true, level);
         }
-        let nest = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            PINNED_PATH.as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        nest
     }
+    crate::pg::nodes::open_pinned_search_path()
 }
 
 /// Closes what [`pin_search_path`] opened: the path is what the caller's code had set.
@@ -363,7 +349,8 @@ struct Deletes {
 #[pg_guard]
 unsafe extern "C-unwind" fn delete_plans(relation: pg_sys::Oid, every_table: bool, subject_is_null: bool, out: *mut Deletes) {
     admin_and_subject("erase a data subject's data", "delete_subject_rows", subject_is_null);
-    let entries: Vec<MapEntry> = map().iter().filter(|e| every_table || e.relid == relation).cloned().collect();
+    let map = map();
+    let entries: Vec<&MapEntry> = map.iter().filter(|e| every_table || e.relid == relation).collect();
     if !every_table && entries.is_empty() {
         raise(
             pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
