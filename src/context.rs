@@ -139,7 +139,7 @@ backend_local! {
 /// ungoverned session asks first, so that it costs a comparison, not a map lookup per role.
 pub fn session_ungoverned() -> bool {
     let generation = crate::pg::cache::Deps::of(&[Class::Roles, Class::Relations]).generation();
-    let by_default = crate::guc::MASKED_BY_DEFAULT.get();
+    let by_default = crate::guc::masked_by_default();
     let (login, user) = (login(), current_user());
     if let Some((g, d, l, u, answer)) = SESSION_FREE.with(|c| c.get()) {
         if (g, d, l, u) == (generation, by_default, login, user) {
@@ -152,6 +152,105 @@ pub fn session_ungoverned() -> bool {
         SESSION_FREE.with(|c| c.set(Some((generation, by_default, login, user, answer))));
     }
     answer
+}
+
+/// What the hooks may skip for a statement nothing governs (see [`idle`]).
+#[derive(Clone, Copy)]
+pub struct Idle {
+    /// Whether pg_privacy has anything in force in this database at all. When it has, plans still
+    /// need a look: one that reads a protected relation must not serve another role later
+    /// (`dependsOnRole`), unless it reads only [`neutral`] relations.
+    pub policies_in_force: bool,
+}
+
+/// What [`idle`] compares: the generation of every cache class, `privacy.masked_by_default`, the
+/// login, the outer user (what `SET ROLE` sets) and the current user.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct IdleKey {
+    generation: u64,
+    masked_by_default: bool,
+    login: pg_sys::Oid,
+    outer: pg_sys::Oid,
+    user: pg_sys::Oid,
+}
+
+impl IdleKey {
+    fn now(generation: u64) -> IdleKey {
+        // SAFETY: reads backend globals; cannot raise.
+        let outer = unsafe { crate::pg::ffi::GetOuterUserId() };
+        IdleKey { generation, masked_by_default: crate::guc::masked_by_default(), login: login(), outer, user: current_user() }
+    }
+}
+
+backend_local! {
+    /// The last time the full path found that nothing governs this session's statements, and
+    /// under what (see [`learn_idle`]).
+    static IDLE: std::cell::Cell<Option<(IdleKey, Idle)>> = const { std::cell::Cell::new(None) };
+    /// Relations whose plans may serve any role, under the generation they were found in.
+    static NEUTRAL: RefCell<(u64, crate::pg::cache::OidMap<pg_sys::Oid, ()>)> =
+        RefCell::new((0, crate::pg::cache::OidMap::with_hasher(std::hash::BuildHasherDefault::new())));
+}
+
+/// Whether the hooks can pass this statement on untouched: the full path found nothing governing
+/// this session (no masked or filtered login or user, no governed role owning relations whose code
+/// it could run, no outdated schema, see `hooks::learn_if_idle`), and nothing it depends on has
+/// changed since: no cache was invalidated, the same login, outer and current user, the same
+/// `privacy.masked_by_default`, and no scope is open. It cannot raise and does not allocate: the
+/// hooks ask it before entering any guarded code, which is what makes pg_privacy cost an
+/// ungoverned statement a few comparisons (docs/BENCHMARKS.md, issue 11).
+#[inline]
+pub fn idle() -> Option<Idle> {
+    let (key, idle) = IDLE.with(|i| i.get())?;
+    if key != IdleKey::now(crate::pg::cache::any_generation()) {
+        return None;
+    }
+    // an open scope (a trusted function, code of a governed role) changes who governs
+    let no_scope = SCOPES.with(|s| s.try_borrow().is_ok_and(|s| s.is_empty()));
+    no_scope.then_some(idle)
+}
+
+/// Records that statements of this session need nothing from pg_privacy until something changes
+/// (see [`idle`]); `since` is [`crate::pg::cache::any_generation`] read before the answers it rests on
+/// were computed, so an invalidation that arrived meanwhile leaves nothing recorded.
+pub fn learn_idle(since: u64, idle: Idle) {
+    if crate::pg::cache::any_generation() == since {
+        IDLE.with(|i| i.set(Some((IdleKey::now(since), idle))));
+    }
+}
+
+/// Whether every relation a new plan reads is known [`neutral`], so the plan may serve any role.
+/// Cannot raise and does not allocate (the unguarded path of the planner hook); false when it
+/// cannot tell.
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt.
+pub unsafe fn plan_reads_only_neutral(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    let generation = crate::pg::cache::any_generation();
+    NEUTRAL.with(|n| {
+        let Ok(neutral) = n.try_borrow() else { return false };
+        if neutral.0 != generation {
+            return false;
+        }
+        // SAFETY: the caller's promise; the relation entries are read only.
+        unsafe { crate::pg::nodes::every_plan_relation(stmt, |relid| neutral.1.contains_key(&relid)) }
+    })
+}
+
+/// Records that plans reading `relid` may serve any role: no masking rule, consent registry entry
+/// or governed owner's code concerns it (the caller found that out under `since`, as in
+/// [`learn_idle`]).
+pub fn note_neutral(since: u64, relid: pg_sys::Oid) {
+    if crate::pg::cache::any_generation() != since {
+        return;
+    }
+    NEUTRAL.with(|n| {
+        let mut neutral = n.borrow_mut();
+        if neutral.0 != since {
+            neutral.1.clear();
+            neutral.0 = since;
+        }
+        neutral.1.insert(relid, ());
+    });
 }
 
 backend_local! {
@@ -169,7 +268,7 @@ backend_local! {
 pub fn governed_roles_own_relations() -> bool {
     let deps = crate::pg::cache::Deps::of(&[Class::Roles, Class::Relations, Class::Owners]);
     let generation = deps.generation();
-    let by_default = crate::guc::MASKED_BY_DEFAULT.get();
+    let by_default = crate::guc::masked_by_default();
     if let Some((g, d, answer)) = GOVERNED_OWNERS.with(|c| c.get()) {
         if (g, d) == (generation, by_default) {
             return answer;

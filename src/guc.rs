@@ -16,6 +16,15 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 /// `privacy.masked_by_default`. Superuser-only (PGC_SUSET): no masked role can switch it off.
 pub static MASKED_BY_DEFAULT: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// `privacy.masked_by_default` without pgrx's thread check (`GucSetting::get` makes one, a call
+/// through thread-local storage): the hooks read it on every statement, from unguarded code.
+#[inline]
+pub fn masked_by_default() -> bool {
+    // SAFETY: the variable lives as long as the library; PostgreSQL writes it only on this
+    // backend's one thread (GUC assignment), which is the thread reading it.
+    unsafe { *MASKED_BY_DEFAULT.as_ptr() }
+}
+
 /// `privacy.break_glass_max_duration`: the longest break-glass window, in seconds. Superuser-only,
 /// so the people allowed to break the glass cannot lengthen their own windows.
 pub static BREAK_GLASS_MAX_DURATION: GucSetting<i32> = GucSetting::<i32>::new(3600);

@@ -120,6 +120,22 @@ unsafe extern "C-unwind" fn planner(
     // SAFETY: parse is the valid Query handed to the planner; our work is guarded and returns
     // before the raw call; this frame holds only plain values across it.
     unsafe {
+        if let Some(idle) = idle_statement() {
+            // Nothing governs the statement: the planner runs as without pg_privacy. What the
+            // full path would still do for it is done here without a guard frame, or by the
+            // guarded after_planning when the plan reads a relation not known to be neutral.
+            let was_masked = PLANNING_MASKED.with(|m| m.replace(false));
+            masking::side_channels::set_statement_masked(false);
+            let stmt = match PREV_PLANNER {
+                Some(prev) => prev(parse, query_string, cursor_options, bound_params),
+                None => ffi::standard_planner(parse, query_string, cursor_options, bound_params),
+            };
+            PLANNING_MASKED.with(|m| m.set(was_masked));
+            if idle.policies_in_force && !context::plan_reads_only_neutral(stmt) {
+                after_planning(stmt, false, was_masked, 0);
+            }
+            return stmt;
+        }
         let p = before_planning(parse, cursor_options);
         let stmt = match PREV_PLANNER {
             Some(prev) => prev(p.parse, query_string, p.cursor_options, bound_params),
@@ -132,12 +148,42 @@ unsafe extern "C-unwind" fn planner(
     }
 }
 
+/// [`context::idle`], and no break-glass window recorded (one opens at a commit, which
+/// invalidates no cache). Cannot raise.
+fn idle_statement() -> Option<context::Idle> {
+    context::idle().filter(|_| !masking::break_glass::window_recorded())
+}
+
+/// Records that this session's statements can pass the hooks untouched (see [`context::idle`])
+/// when everything the full path checks for an ungoverned statement holds for the session as a
+/// whole, not just for this statement. `since`: the cache generation read before any of it.
+fn learn_if_idle(since: u64) {
+    if !anything_governed() {
+        context::learn_idle(since, context::Idle { policies_in_force: false });
+        return;
+    }
+    // statements of such a session look for code of governed roles relation by relation
+    let owners_to_look_for = any_governed_role() && context::governed_roles_own_relations();
+    let idle = crate::pg::catalog::outdated_schema().is_none()
+        && !masking::break_glass::window_recorded()
+        && !owners_to_look_for
+        && !context::scoped()
+        && context::session_ungoverned()
+        // statements that distribute subject tables are refused to everyone (planner)
+        && (consent::registry::registry().subjects.is_empty() || !crate::pg::citus::in_database());
+    if idle {
+        context::learn_idle(since, context::Idle { policies_in_force: true });
+    }
+}
+
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_options: i32) -> Planning {
+    let since = crate::pg::cache::any_generation();
     let was_masked = PLANNING_MASKED.with(|m| m.get());
     let mut p = Planning { parse, cursor_options, governed: false, masked: false, was_masked, guc_level: 0 };
     if !anything_governed() {
         PLANNING_MASKED.with(|m| m.set(false));
+        learn_if_idle(since);
         return p;
     }
     guards::refuse_outdated_schema();
@@ -153,6 +199,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
             crate::distributed::refuse_distributing_subject_tables(p.parse);
             PLANNING_MASKED.with(|m| m.set(false));
             masking::side_channels::set_statement_masked(false);
+            learn_if_idle(since);
             p.governed = true;
             return p;
         }
@@ -188,6 +235,7 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, masked: bool, was_masked: bool, guc_level: i32) {
+    let since = crate::pg::cache::any_generation();
     PLANNING_MASKED.with(|m| m.set(was_masked));
     crate::distributed::after_citus_plans_masked(guc_level);
     // SAFETY: stmt is the PlannedStmt just made; its range table lists every relation it reads.
@@ -197,11 +245,20 @@ unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, maske
             crate::distributed::mark_masked_plan(stmt);
         }
         consent::filter::restore_registry_reads(stmt);
-        let touches = crate::pg::nodes::plan_relations(stmt).into_iter().any(|(_, relid)| {
-            masking::rules::is_protected(relid, false)
-                || consent::registry::is_subject_table(relid)
-                || crate::pg::catalog::carries_code(relid)
-        });
+        let mut touches = false;
+        for (_, relid) in crate::pg::nodes::plan_relations(stmt) {
+            if masking::rules::is_protected(relid, false) || consent::registry::is_subject_table(relid) || crate::pg::catalog::carries_code(relid) {
+                touches = true;
+                break;
+            }
+            // Remembered for the unguarded path of statements nothing governs; not the
+            // extension's own tables (the registry's reads are restored above), nor relations
+            // named like Citus shards whose metadata is not here yet (the answer may change
+            // without an invalidation).
+            if !crate::pg::catalog::is_extension_table(relid) && crate::pg::citus::shard_answer_is_final(relid) {
+                context::note_neutral(since, relid);
+            }
+        }
         if touches {
             // A plan made for one role's masking and filters must not serve another.
             (*stmt).dependsOnRole = true;
@@ -238,7 +295,13 @@ unsafe extern "C-unwind" fn process_utility(
     // SAFETY: pstmt is the valid statement handed to the hook; our work is guarded and returns
     // before the raw call; this frame holds only plain values across it.
     unsafe {
-        let u = before_utility(pstmt);
+        // Transaction control (BEGIN, COMMIT: two per explicit transaction) has nothing to check
+        // (see before_utility) and passes without a guard frame.
+        let u = if pgrx::is_a((*pstmt).utilityStmt, pg_sys::NodeTag::T_TransactionStmt) {
+            Utility { pstmt, skip: false, scope_depth: -1, governed: false, masked: false }
+        } else {
+            before_utility(pstmt)
+        };
         if u.skip {
             return;
         }
@@ -383,9 +446,15 @@ unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope
 // ------------------------------------------------------------------ executor
 
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    // SAFETY: our check is guarded and returns before the raw call.
+    // SAFETY: our check is guarded and returns before the raw call; the plan's command type is
+    // read from the valid QueryDesc PostgreSQL passed.
     unsafe {
-        before_executor_start(query_desc, eflags);
+        // A statement nothing governs needs the checks below only when it writes.
+        let stmt = (*query_desc).plannedstmt;
+        let reads_only = !stmt.is_null() && (*stmt).commandType == pg_sys::CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE;
+        if !(reads_only && idle_statement().is_some()) {
+            before_executor_start(query_desc, eflags);
+        }
         match PREV_EXECUTOR_START {
             Some(prev) => prev(query_desc, eflags),
             None => ffi::standard_ExecutorStart(query_desc, eflags),
@@ -424,11 +493,28 @@ struct Running {
     rule_errors: bool,
 }
 
+/// What the executor hooks do before passing a statement on: nothing beyond two flags for a
+/// statement nothing governs (no guard frame), [`enter_executor`] otherwise.
+///
+/// # Safety
+/// `query_desc` must be the valid QueryDesc PostgreSQL passed to the hook.
+unsafe fn running(query_desc: *mut pg_sys::QueryDesc) -> Running {
+    if idle_statement().is_some() {
+        masking::side_channels::clear_rule_in_progress();
+        masking::side_channels::set_statement_masked(false);
+        return Running { scope_depth: -1, rule_errors: false };
+    }
+    // SAFETY: forwarded.
+    unsafe { enter_executor(query_desc) }
+}
+
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -> Running {
+    let since = crate::pg::cache::any_generation();
     let mut r = Running { scope_depth: -1, rule_errors: false };
     masking::side_channels::clear_rule_in_progress();
     if !anything_governed() {
+        learn_if_idle(since);
         return r;
     }
     // SAFETY: query_desc and its plannedstmt are valid while the executor runs.
@@ -442,6 +528,7 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
         if owners.is_empty() && !context::scoped() && context::session_ungoverned() {
             // nothing governs this plan (see before_planning)
             masking::side_channels::set_statement_masked(false);
+            learn_if_idle(since);
             return r;
         }
         if !owners.is_empty() {
@@ -484,7 +571,7 @@ pub(crate) unsafe fn executor_run(query_desc: *mut pg_sys::QueryDesc, args: Exec
     // a plain struct on this frame, linked into error_context_stack only while the call runs
     // (PostgreSQL restores the stack itself when an error leaves).
     unsafe {
-        let r = enter_executor(query_desc);
+        let r = running(query_desc);
         let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
         if r.rule_errors {
             callback.callback = Some(masking::side_channels::masked_error_context);
@@ -514,7 +601,7 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
             }
             return;
         }
-        let r = enter_executor(query_desc);
+        let r = running(query_desc);
         let mut callback: pg_sys::ErrorContextCallback = std::mem::zeroed();
         if r.rule_errors {
             callback.callback = Some(masking::side_channels::masked_error_context);
@@ -644,7 +731,13 @@ unsafe extern "C-unwind" fn object_access(
 ) {
     // SAFETY: our work is guarded and returns before the previous hook is called raw.
     unsafe {
-        on_object_access(access, class_id, object_id);
+        // Only two events concern pg_privacy; the others (a function about to run, a namespace
+        // searched: several per statement) pass without a guard frame.
+        let new_constraint = access == pg_sys::ObjectAccessType::OAT_POST_CREATE && class_id == crate::pg::catalog::oid(crate::pg::catalog::PG_CONSTRAINT);
+        let dropped_role = access == pg_sys::ObjectAccessType::OAT_DROP && class_id == pg_sys::AuthIdRelationId;
+        if new_constraint || dropped_role {
+            on_object_access(access, class_id, object_id);
+        }
         if let Some(prev) = PREV_OBJECT_ACCESS {
             prev(access, class_id, object_id, sub_id, arg);
         }

@@ -67,6 +67,13 @@ pub fn active() -> bool {
     OPEN_UNTIL.with(|u| u.get()).is_some_and(|until| now() < until)
 }
 
+/// Whether this session has a window recorded, open or expired but not yet closed (cannot raise:
+/// the hooks' unguarded check for statements nothing governs).
+#[inline]
+pub fn window_recorded() -> bool {
+    OPEN_UNTIL.with(|u| u.get()).is_some()
+}
+
 /// Whether the window lifts `role`'s masking: it is the login and the window is open.
 pub fn lifts(role: pg_sys::Oid) -> bool {
     // SAFETY: reads a backend global; cannot raise.

@@ -16,7 +16,6 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use privacy_core::label::{parse_role_label, RoleLabel};
 
-use crate::guc::MASKED_BY_DEFAULT;
 use crate::pg::cache::{Cached, CachedMap, Class};
 use crate::pg::catalog;
 
@@ -50,7 +49,7 @@ fn labels() -> Rc<HashMap<pg_sys::Oid, RoleLabel>> {
 
 /// Whether any role could be masked at all (no labels and masked_by_default off: none can).
 pub fn any_masked_role() -> bool {
-    MASKED_BY_DEFAULT.get() || *ANY_MASKED_LABEL.with(|c| c.get(|| labels().values().any(|l| *l == RoleLabel::Masked)))
+    crate::guc::masked_by_default() || *ANY_MASKED_LABEL.with(|c| c.get(|| labels().values().any(|l| *l == RoleLabel::Masked)))
 }
 
 fn decide(role: pg_sys::Oid, labels: &HashMap<pg_sys::Oid, RoleLabel>, by_default: bool) -> Option<MaskedBecause> {
@@ -80,7 +79,7 @@ fn decide(role: pg_sys::Oid, labels: &HashMap<pg_sys::Oid, RoleLabel>, by_defaul
 
 /// Why `role` is masked, or None if it is not.
 pub fn masked_because(role: pg_sys::Oid) -> Option<MaskedBecause> {
-    let by_default = MASKED_BY_DEFAULT.get();
+    let by_default = crate::guc::masked_by_default();
     DECISIONS.with(|d| d.get((role, by_default), |(role, by_default)| decide(role, &labels(), by_default)))
 }
 
@@ -96,7 +95,7 @@ pub fn masked_or_has_masked_member(role: pg_sys::Oid) -> bool {
     if is_masked(role) {
         return true;
     }
-    let by_default = MASKED_BY_DEFAULT.get();
+    let by_default = crate::guc::masked_by_default();
     MASKED_MEMBERS.with(|c| {
         c.get((role, by_default), |(role, _)| {
             let cat = pg_sys::AuthIdRelationId;

@@ -163,8 +163,14 @@ unsafe fn rule_error(rule: String) {
 }
 
 /// Forgets a rule left marked by an error raised outside a masked statement's context callback.
+/// Cannot raise or panic (the hooks call it from unguarded code): a borrow held elsewhere, which
+/// nothing does at a statement's start, leaves the mark for the next statement.
 pub fn clear_rule_in_progress() {
-    RULE_IN_PROGRESS.with(|r| r.borrow_mut().take());
+    RULE_IN_PROGRESS.with(|r| {
+        if let Ok(mut rule) = r.try_borrow_mut() {
+            rule.take();
+        }
+    });
 }
 
 macro_rules! fmgr_v1 {

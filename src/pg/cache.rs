@@ -82,6 +82,8 @@ pub type OidMap<K, V> = HashMap<K, V, BuildHasherDefault<OidHasher>>;
 
 backend_local! {
     static GENERATIONS: [Cell<u64>; CLASSES] = const { [const { Cell::new(1) }; CLASSES] };
+    /// Bumped with every class: one number that changes whenever any cached value may be stale.
+    static ANY_GENERATION: Cell<u64> = const { Cell::new(1) };
     /// Relations some cache loaded a value from, and the classes to bump when they change.
     static WATCHED: RefCell<OidMap<pg_sys::Oid, u8>> = RefCell::new(OidMap::with_hasher(BuildHasherDefault::new()));
 }
@@ -91,6 +93,13 @@ pub fn generation(class: Class) -> u64 {
     GENERATIONS.with(|g| g[class as usize].get())
 }
 
+/// A number that changes whenever any class is bumped (for answers that depend on all of them;
+/// cannot raise).
+#[inline]
+pub fn any_generation() -> u64 {
+    ANY_GENERATION.with(|g| g.get())
+}
+
 /// Marks every value of `class` stale (invalidation callbacks, and local changes that must show
 /// at this backend's next statement).
 pub fn bump(class: Class) {
@@ -98,6 +107,7 @@ pub fn bump(class: Class) {
         let c = &g[class as usize];
         c.set(c.get().wrapping_add(1));
     });
+    ANY_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
 }
 
 /// Asks for `class` to be bumped when `relid` changes (DDL, label or registry change).

@@ -25,6 +25,11 @@ use pgrx::pg_sys;
 use crate::pg::cache::{watch_relation, CachedMap, Class};
 use crate::pg::catalog;
 
+/// Whether Citus's metadata exists in this database (a syscache lookup).
+pub fn in_database() -> bool {
+    catalog::pg_catalog_relation(c"pg_dist_partition") != pg_sys::InvalidOid
+}
+
 /// Whether `relid` is a Citus table (distributed, reference, or a local table in Citus's
 /// metadata): its rows live in shards, on this node or others.
 pub fn is_citus_table(relid: pg_sys::Oid) -> bool {

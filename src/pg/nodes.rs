@@ -122,6 +122,29 @@ pub unsafe fn plan_relations(stmt: *mut pg_sys::PlannedStmt) -> Vec<(*mut pg_sys
         .collect()
 }
 
+/// Whether `f` holds for the OID of every relation in a plan's range table. Walks the list by
+/// hand: no allocation, no pgrx list wrapper (whose thread check costs more than the walk), nothing
+/// that can raise, for the unguarded path of the planner hook.
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt.
+pub unsafe fn every_plan_relation(stmt: *mut pg_sys::PlannedStmt, mut f: impl FnMut(pg_sys::Oid) -> bool) -> bool {
+    // SAFETY: rtable of a valid PlannedStmt is NIL or a List of `length` RangeTblEntry pointers.
+    unsafe {
+        let list = (*stmt).rtable;
+        if list.is_null() {
+            return true;
+        }
+        for i in 0..(*list).length.max(0) as usize {
+            let rte = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::RangeTblEntry;
+            if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION && !f((*rte).relid) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Whether `node` contains a Var of range-table entry `varno` at query depth `depth` whose column
 /// is accepted by `column` (0 = whole row).
 ///

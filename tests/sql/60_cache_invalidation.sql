@@ -181,3 +181,54 @@ SELECT x AS copied_once_mallory_owns_inbox FROM outbox;
 SELECT dblink_disconnect('plain');
 \c privacy_e2e postgres
 DROP DATABASE privacy_owners;
+
+-- Statements of a session nothing governs pass the hooks without their checks once the full
+-- path has found the session ungoverned (context::idle, in a database where no governed role
+-- owns a relation). What must still hold for them, each next to its control:
+CREATE DATABASE privacy_idle;
+\c privacy_idle postgres
+CREATE EXTENSION pg_privacy;
+CREATE EXTENSION dblink;
+CREATE TABLE secret (id int, email text);
+INSERT INTO secret VALUES (1, 'alice@example.com');
+SECURITY LABEL FOR privacy ON COLUMN secret.email IS 'MASKED WITH VALUE ''hidden''';
+CREATE TABLE later (id int, email text);
+INSERT INTO later VALUES (1, 'bob@example.com');
+GRANT SELECT ON secret, later TO PUBLIC;
+-- a superuser session (ungoverned; it may SET ROLE to anyone)
+SELECT dblink_connect('admin', format('host=%s port=%s dbname=privacy_idle user=postgres', :'pghost', :'pgport'));
+SELECT v AS admin_reads FROM dblink('admin', 'SELECT email FROM secret') AS t(v text);
+-- 1. a plan it made of a protected table does not serve a masked role it switches to
+SELECT dblink_exec('admin', 'PREPARE p AS SELECT email FROM secret WHERE id = 1');
+SELECT v AS prepared_by_admin FROM dblink('admin', 'EXECUTE p') AS t(v text);
+SELECT dblink_exec('admin', 'SET ROLE mallory');
+SELECT v AS same_plan_as_mallory FROM dblink('admin', 'EXECUTE p') AS t(v text);
+SELECT v AS new_statement_as_mallory FROM dblink('admin', 'SELECT email FROM secret') AS t(v text);
+SELECT dblink_exec('admin', 'RESET ROLE');
+SELECT v AS back_to_admin FROM dblink('admin', 'EXECUTE p') AS t(v text);
+-- 2. a table it read while no rule concerned it, given a rule in this session
+SELECT dblink_exec('admin', 'PREPARE q AS SELECT email FROM later WHERE id = 1');
+SELECT v AS later_before_rule FROM dblink('admin', 'EXECUTE q') AS t(v text);
+SECURITY LABEL FOR privacy ON COLUMN later.email IS 'MASKED WITH VALUE ''hidden''';
+SELECT v AS later_admin FROM dblink('admin', 'EXECUTE q') AS t(v text);
+SELECT dblink_exec('admin', 'SET ROLE mallory');
+SELECT v AS later_as_mallory FROM dblink('admin', 'EXECUTE q') AS t(v text);
+SELECT dblink_exec('admin', 'RESET ROLE');
+-- 3. a function a masked role owns runs masked inside the idle statement that calls it
+-- (control: the same function owned by postgres)
+CREATE FUNCTION peek_as_owner() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT email FROM public.secret WHERE id = 1); END $$;
+CREATE FUNCTION peek_as_mallory() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT email FROM public.secret WHERE id = 1); END $$;
+ALTER FUNCTION peek_as_mallory() OWNER TO mallory;
+SELECT v AS postgres_function FROM dblink('admin', 'SELECT peek_as_owner()') AS t(v text);
+SELECT v AS mallory_function FROM dblink('admin', 'SELECT peek_as_mallory()') AS t(v text);
+-- 4. its login made masked in another session (a membership)
+SELECT dblink_connect('plain', format('host=%s port=%s dbname=privacy_idle user=support', :'pghost', :'pgport'));
+SELECT v AS support_reads FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
+GRANT masked_group TO support;
+SELECT v AS support_in_masked_group FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
+REVOKE masked_group FROM support;
+SELECT v AS support_again FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
+SELECT dblink_disconnect('plain');
+SELECT dblink_disconnect('admin');
+\c privacy_e2e postgres
+DROP DATABASE privacy_idle;
