@@ -228,6 +228,11 @@ GRANT masked_group TO support;
 SELECT v AS support_in_masked_group FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
 REVOKE masked_group FROM support;
 SELECT v AS support_again FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
+-- 5. ... and by a label on the role itself
+SECURITY LABEL FOR privacy ON ROLE support IS 'MASKED';
+SELECT v AS support_labelled FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
+SECURITY LABEL FOR privacy ON ROLE support IS NULL;
+SELECT v AS support_unlabelled FROM dblink('plain', 'SELECT email FROM secret') AS t(v text);
 SELECT dblink_disconnect('plain');
 SELECT dblink_disconnect('admin');
 \c privacy_e2e postgres
