@@ -224,6 +224,7 @@ pub fn learn_idle(since: u64, idle: Idle) {
 ///
 /// # Safety
 /// `stmt` must be a valid PlannedStmt.
+#[link_section = ".text.hot.pg_privacy"]
 pub unsafe fn plan_reads_only_neutral(stmt: *mut pg_sys::PlannedStmt) -> bool {
     let generation = crate::pg::cache::any_generation();
     NEUTRAL.with(|n| {
@@ -574,17 +575,18 @@ unsafe extern "C-unwind" fn on_subxact(
     }
 }
 
-/// The transaction callback: every transaction's commit passes here, so the common case returns
-/// at once, without a guard frame; only an abort does work.
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, arg: *mut std::ffi::c_void) {
+/// At each transaction event (from `hooks`' one transaction callback): every transaction's commit
+/// passes here, so the common case returns at once, without a guard frame; only an abort does work.
+#[inline]
+pub fn on_xact(event: pg_sys::XactEvent::Type) {
     if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
-        // SAFETY: forwarding the callback's arguments to the guarded body.
-        unsafe { on_xact_abort(event, arg) };
+        // SAFETY: forwarding the event to the guarded body.
+        unsafe { on_xact_abort(event) };
     }
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn on_xact_abort(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn on_xact_abort(event: pg_sys::XactEvent::Type) {
     if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
         SUBXACT_DEPTHS.with(|d| d.borrow_mut().clear());
         if scoped() {
@@ -598,7 +600,6 @@ pub fn init() {
     // signatures PostgreSQL expects and live as long as the library.
     unsafe {
         pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut());
-        pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
     }
 }
 

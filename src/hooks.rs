@@ -1,6 +1,12 @@
 //! Every PostgreSQL hook pg_privacy installs, and nothing else: each hook asks the concerns
 //! (`masking`, `consent`, `guards`, `context`) what to do and passes the statement on.
 //!
+//! **Code every statement runs sits together.** The hook entry points and the checks every
+//! statement makes are placed in one section (`.text.hot.pg_privacy`, which the linker gathers at
+//! the start of the library's code): an ungoverned statement then touches a few adjacent cache
+//! lines of pg_privacy's code rather than one here and there in a large library, which measured
+//! as cache misses costing more than the instructions themselves (docs/BENCHMARKS.md, issue 11).
+//!
 //! **Errors pass through untouched.** A hook's own work runs in a guarded function that returns
 //! before the hook calls the next hook or PostgreSQL's standard function, which it calls through
 //! `crate::pg::ffi` without pgrx's guard. An ERROR raised below therefore reaches PostgreSQL's
@@ -17,6 +23,7 @@
 //! | emit_log | constraint details kept from masked sessions |
 //! | object_access | foreign keys to masked columns; dropped roles' purposes |
 //! | row_security_policy_hook_restrictive | consent filters |
+//! | transaction callback | freeing retired plans (`rights::plans`); break-glass windows opening at commit; scopes left open by an abort (`context`) |
 
 use std::cell::Cell;
 
@@ -69,7 +76,19 @@ pub fn init() {
         pg_sys::object_access_hook = Some(object_access);
         PREV_RESTRICTIVE = pg_sys::row_security_policy_hook_restrictive;
         pg_sys::row_security_policy_hook_restrictive = Some(restrictive_policies);
+        pg_sys::RegisterXactCallback(Some(xact_callback), std::ptr::null_mut());
     }
+}
+
+/// The one transaction callback: each concern's end-of-transaction work in one call per event
+/// (every transaction of every session passes here twice; one callback instead of one per
+/// concern keeps that to one call and a few cache lines of code). Unguarded: each part returns at
+/// once when it has nothing to do, and enters guarded code itself when it has.
+#[link_section = ".text.hot.pg_privacy"]
+unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    crate::rights::on_xact(event);
+    masking::break_glass::on_xact(event);
+    context::on_xact(event);
 }
 
 /// Whether anything in this database or cluster could be governed (the fast path for everyone
@@ -111,6 +130,7 @@ struct Planning {
     guc_level: i32,
 }
 
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn planner(
     parse: *mut pg_sys::Query,
     query_string: *const std::ffi::c_char,
@@ -150,6 +170,7 @@ unsafe extern "C-unwind" fn planner(
 
 /// [`context::idle`], and no break-glass window recorded (one opens at a commit, which
 /// invalidates no cache). Cannot raise.
+#[link_section = ".text.hot.pg_privacy"]
 fn idle_statement() -> Option<context::Idle> {
     context::idle().filter(|_| !masking::break_glass::window_recorded())
 }
@@ -282,6 +303,7 @@ struct Utility {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn process_utility(
     pstmt: *mut pg_sys::PlannedStmt,
     query_string: *const std::ffi::c_char,
@@ -445,6 +467,7 @@ unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope
 
 // ------------------------------------------------------------------ executor
 
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     // SAFETY: our check is guarded and returns before the raw call; the plan's command type is
     // read from the valid QueryDesc PostgreSQL passed.
@@ -498,6 +521,7 @@ struct Running {
 ///
 /// # Safety
 /// `query_desc` must be the valid QueryDesc PostgreSQL passed to the hook.
+#[link_section = ".text.hot.pg_privacy"]
 unsafe fn running(query_desc: *mut pg_sys::QueryDesc) -> Running {
     if idle_statement().is_some() {
         masking::side_channels::clear_rule_in_progress();
@@ -588,6 +612,7 @@ pub(crate) unsafe fn executor_run(query_desc: *mut pg_sys::QueryDesc, args: Exec
     }
 }
 
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) {
     // SAFETY: as in executor_run: AFTER triggers fire here, inside the statement's scopes.
     unsafe {
@@ -626,6 +651,7 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
 /// Asked for every function PostgreSQL looks up, many times per statement: built-in functions
 /// (owned by the bootstrap superuser, never governed) return at once without a guard frame when no
 /// function is known to be labelled TRUSTED.
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn needs_fmgr(fn_oid: pg_sys::Oid) -> bool {
     // SAFETY: the previous hook was stored once at load time.
     if let Some(prev) = unsafe { PREV_NEEDS_FMGR } {
@@ -722,6 +748,7 @@ unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
     }
 }
 
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn object_access(
     access: pg_sys::ObjectAccessType::Type,
     class_id: pg_sys::Oid,
@@ -757,6 +784,7 @@ unsafe extern "C-unwind" fn on_object_access(access: pg_sys::ObjectAccessType::T
     }
 }
 
+#[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn restrictive_policies(cmd: pg_sys::CmdType::Type, relation: pg_sys::Relation) -> *mut pg_sys::List {
     // SAFETY: relation is open (the rewriter holds it); the previous hook is called with the same
     // arguments and our policies appended to its list.

@@ -45,7 +45,6 @@ pub extern "C-unwind" fn _PG_init() {
     context::init();
     masking::init();
     consent::init();
-    rights::init();
     hooks::init();
 }
 

@@ -52,7 +52,6 @@ backend_local! {
 pub fn init() {
     // SAFETY: registering transaction callbacks at load time; they live as long as the library.
     unsafe {
-        pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
         pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut());
     }
 }
@@ -318,9 +317,10 @@ fn break_glass_until() -> Option<TimestampWithTimeZone> {
     OPEN_UNTIL.with(|u| u.get()).and_then(|until| TimestampWithTimeZone::try_from(until).ok())
 }
 
-/// Unguarded: it touches only this module's cells and ResetPlanCache, none of which can raise,
-/// and it runs at every commit.
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+/// At each transaction event (from `hooks`' one transaction callback). Unguarded: it touches only
+/// this module's cells and ResetPlanCache, none of which can raise, and it runs at every commit.
+#[inline]
+pub fn on_xact(event: pg_sys::XactEvent::Type) {
     match event {
         pg_sys::XactEvent::XACT_EVENT_COMMIT => {
             if let Some((until, _)) = PENDING.with(|p| p.take()) {

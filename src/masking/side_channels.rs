@@ -168,7 +168,9 @@ unsafe fn rule_error(rule: String) {
 pub fn clear_rule_in_progress() {
     RULE_IN_PROGRESS.with(|r| {
         if let Ok(mut rule) = r.try_borrow_mut() {
-            rule.take();
+            if rule.is_some() {
+                rule.take();
+            }
         }
     });
 }

@@ -97,6 +97,7 @@ impl ExecutorRunArgs {
 
 /// pg_privacy's `ExecutorRun_hook`: `crate::hooks::executor_run` with the arguments bundled.
 #[cfg(feature = "pg15")]
+#[link_section = ".text.hot.pg_privacy"]
 pub unsafe extern "C-unwind" fn executor_run_hook(
     query_desc: *mut pg_sys::QueryDesc,
     direction: pg_sys::ScanDirection::Type,
@@ -109,6 +110,7 @@ pub unsafe extern "C-unwind" fn executor_run_hook(
 
 /// pg_privacy's `ExecutorRun_hook` (executor/executor.h:79-81 in 18: no `execute_once`).
 #[cfg(feature = "pg18")]
+#[link_section = ".text.hot.pg_privacy"]
 pub unsafe extern "C-unwind" fn executor_run_hook(query_desc: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64) {
     // SAFETY: forwarded from PostgreSQL; this frame holds plain values only.
     unsafe { crate::hooks::executor_run(query_desc, ExecutorRunArgs { direction, count }) }

@@ -28,8 +28,10 @@ use crate::masking::rules::resolve;
 use crate::pg::cache::{watch_relation, Cached, Class};
 use crate::pg::catalog;
 
-pub fn init() {
-    plans::init();
+/// At each transaction event: frees the statements retired during the transaction.
+#[inline]
+pub fn on_xact(event: pgrx::pg_sys::XactEvent::Type) {
+    plans::on_xact(event);
 }
 
 /// `privacy.begin_anonymizing()`: opens the anonymizing scope; returns the depth to close.

@@ -59,22 +59,19 @@ impl Drop for KeptPlan {
     }
 }
 
-pub fn init() {
-    // SAFETY: registered once from _PG_init; the callback only frees plans this module kept.
-    unsafe { pg_sys::RegisterXactCallback(Some(free_retired), std::ptr::null_mut()) };
-}
-
-/// Unguarded: every transaction of every session ends here, and almost none has a plan to free
-/// (reading a flag cannot raise).
-unsafe extern "C-unwind" fn free_retired(event: pg_sys::XactEvent::Type, arg: *mut std::ffi::c_void) {
+/// At each transaction event (from `hooks`' one transaction callback): frees the plans retired
+/// during the transaction. Unguarded: every transaction of every session ends here, and almost
+/// none has a plan to free (reading a flag cannot raise).
+#[inline]
+pub fn on_xact(event: pg_sys::XactEvent::Type) {
     if ANY_RETIRED.with(|a| a.get()) {
-        // SAFETY: forwarding the callback's arguments to the guarded body.
-        unsafe { free_retired_plans(event, arg) };
+        // SAFETY: forwarding the event to the guarded body.
+        unsafe { free_retired_plans(event) };
     }
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn free_retired_plans(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn free_retired_plans(event: pg_sys::XactEvent::Type) {
     if matches!(
         event,
         pg_sys::XactEvent::XACT_EVENT_COMMIT
