@@ -2,10 +2,11 @@
 //! (`masking`, `consent`, `guards`, `context`) what to do and passes the statement on.
 //!
 //! **Code every statement runs sits together.** The hook entry points and the checks every
-//! statement makes are placed in one section (`.text.hot.pg_privacy`, which the linker gathers at
-//! the start of the library's code): an ungoverned statement then touches a few adjacent cache
-//! lines of pg_privacy's code rather than one here and there in a large library, which measured
-//! as cache misses costing more than the instructions themselves (docs/BENCHMARKS.md, issue 11).
+//! statement makes are placed in one section, `.text.hot.pg_privacy`, so that within each
+//! codegen unit they are laid out next to each other whatever the order of the source: an
+//! ungoverned statement touches a few adjacent cache lines of pg_privacy's code, and for it cache
+//! misses cost more than the instructions themselves (docs/BENCHMARKS.md, issue 11). (The linker
+//! keeps these sections in input order among the others; it does not gather them elsewhere.)
 //!
 //! **Errors pass through untouched.** A hook's own work runs in a guarded function that returns
 //! before the hook calls the next hook or PostgreSQL's standard function, which it calls through
