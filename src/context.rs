@@ -159,7 +159,7 @@ pub fn session_ungoverned() -> bool {
 pub struct Idle {
     /// Whether pg_privacy has anything in force in this database at all. When it has, plans still
     /// need a look: one that reads a protected relation must not serve another role later
-    /// (`dependsOnRole`), unless it reads only [`neutral`] relations.
+    /// (`dependsOnRole`), unless it reads only relations known neutral ([`plan_reads_only_neutral`]).
     pub policies_in_force: bool,
 }
 

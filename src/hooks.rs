@@ -153,7 +153,7 @@ unsafe extern "C-unwind" fn planner(
             };
             PLANNING_MASKED.with(|m| m.set(was_masked));
             if idle.policies_in_force && !context::plan_reads_only_neutral(stmt) {
-                after_planning(stmt, false, was_masked, 0);
+                after_planning(stmt, false, was_masked, 0, true);
             }
             return stmt;
         }
@@ -163,7 +163,7 @@ unsafe extern "C-unwind" fn planner(
             None => ffi::standard_planner(p.parse, query_string, p.cursor_options, bound_params),
         };
         if p.governed {
-            after_planning(stmt, p.masked, p.was_masked, p.guc_level);
+            after_planning(stmt, p.masked, p.was_masked, p.guc_level, false);
         }
         stmt
     }
@@ -256,7 +256,9 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, masked: bool, was_masked: bool, guc_level: i32) {
+/// `learn_neutral`: called for a statement nothing governs, whose later plans may skip this
+/// function for relations found neutral here (the full path has no use for that answer).
+unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, masked: bool, was_masked: bool, guc_level: i32, learn_neutral: bool) {
     let since = crate::pg::cache::any_generation();
     PLANNING_MASKED.with(|m| m.set(was_masked));
     crate::distributed::after_citus_plans_masked(guc_level);
@@ -277,7 +279,7 @@ unsafe extern "C-unwind" fn after_planning(stmt: *mut pg_sys::PlannedStmt, maske
             // extension's own tables (the registry's reads are restored above), nor relations
             // named like Citus shards whose metadata is not here yet (the answer may change
             // without an invalidation).
-            if !crate::pg::catalog::is_extension_table(relid) && crate::pg::citus::shard_answer_is_final(relid) {
+            if learn_neutral && !crate::pg::catalog::is_extension_table(relid) && crate::pg::citus::shard_answer_is_final(relid) {
                 context::note_neutral(since, relid);
             }
         }
