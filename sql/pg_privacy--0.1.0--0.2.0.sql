@@ -927,6 +927,13 @@ STRICT STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'role_purpose_list_wrapper';
 
+-- src/consent/record.rs
+-- pg_privacy::consent::record::event_being_recorded
+CREATE OR REPLACE FUNCTION "event_being_recorded"() RETURNS bigint /* i64 */
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'event_being_recorded_wrapper';
+
 -- src/consent/registry.rs:208
 -- pg_privacy::consent::registry::subject_as_bigint
 CREATE OR REPLACE FUNCTION "subject_as_bigint"(
@@ -1081,9 +1088,11 @@ BEGIN
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
             WHERE c.event_id < EXCLUDED.event_id;
     END IF;
-    INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
-    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
-        WHERE c.event_id < EXCLUDED.event_id;
+    IF 'text' = ANY (kinds) THEN
+        INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
+        ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+            WHERE c.event_id < EXCLUDED.event_id;
+    END IF;
     IF 'pseudonym' = ANY (kinds) THEN
         INSERT INTO privacy.consent_pseudonym AS c VALUES (NEW.purpose, NEW.subject_key, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
@@ -1095,14 +1104,20 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- (not for the event privacy.grant_consent/withdraw_consent is inserting: they write its state)
 CREATE TRIGGER applied AFTER INSERT ON privacy.consent_event
-    FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_applied();
+    FOR EACH ROW WHEN (NEW.event_id <> privacy.event_being_recorded())
+    EXECUTE FUNCTION privacy.consent_event_applied();
 
 -- Fills in the current state under every reading from the history (set_subject calls it when a
 -- subject column brings a reading into use); a later event always wins, so it may run any time.
 CREATE OR REPLACE FUNCTION privacy.rebuild_consent_state() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- grants insert state rows without ON CONFLICT (they hold the subject's chain lock, which
+    -- this does not take): keep them out while the state is rebuilt
+    LOCK TABLE privacy.consent_bigint, privacy.consent_uuid, privacy.consent_text, privacy.consent_pseudonym
+        IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO privacy.consent_bigint AS c
     SELECT DISTINCT ON (e.purpose, e.subject_bigint) e.purpose, e.subject_bigint,
            privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
@@ -1115,6 +1130,13 @@ BEGIN
            privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
     FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
     WHERE e.subject_uuid IS NOT NULL ORDER BY e.purpose, e.subject_uuid, e.event_id DESC
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+    INSERT INTO privacy.consent_text AS c
+    SELECT DISTINCT ON (e.purpose, e.subject) e.purpose, e.subject,
+           privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
+    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    WHERE e.subject IS NOT NULL ORDER BY e.purpose, e.subject, e.event_id DESC
     ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
         WHERE c.event_id < EXCLUDED.event_id;
     INSERT INTO privacy.consent_pseudonym AS c
@@ -1177,14 +1199,6 @@ AS $$ SELECT * FROM privacy.preview_access_rows(role, relation, purpose) $$;
 --   admin_functions
 
 
--- The last hash of each subject's chain; rebuilt from the history when missing (it is not
--- dumped: a restore reloads the events with their hashes).
-CREATE TABLE privacy.ledger_head (
-    subject_key bytea PRIMARY KEY,
-    event_id    bigint,
-    hash        bytea
-);
-
 -- Anchors: digests over every chain's last hash up to a watermark, chained to each other. Copy
 -- each one somewhere the database's superusers cannot rewrite.
 CREATE TABLE privacy.ledger_anchor (
@@ -1197,7 +1211,7 @@ CREATE TABLE privacy.ledger_anchor (
     taken_by  name NOT NULL DEFAULT session_user
 );
 
-REVOKE ALL ON privacy.ledger_head, privacy.ledger_anchor FROM PUBLIC;
+REVOKE ALL ON privacy.ledger_anchor FROM PUBLIC;
 
 GRANT SELECT ON privacy.ledger_anchor TO privacy_admin;
 
@@ -1205,51 +1219,31 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.ledger_anchor', '');
 
 REVOKE ALL ON FUNCTION privacy.ledger_subject_key(text) FROM PUBLIC;
 
--- Locks the subject's chain (and creates its head, found again from the history if the head
--- table lost it); returns the chain's last hash, NULL for a new subject.
-CREATE OR REPLACE FUNCTION privacy.ledger_lock(key bytea) RETURNS bytea
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE head privacy.ledger_head;
-BEGIN
-    -- one statement creates the head if needed and locks it
-    INSERT INTO privacy.ledger_head AS h (subject_key) VALUES (key)
-    ON CONFLICT (subject_key) DO UPDATE SET subject_key = h.subject_key
-    RETURNING h.* INTO head;
-    IF head.event_id IS NULL THEN
-        SELECT e.event_id, e.hash INTO head.event_id, head.hash
-        FROM privacy.consent_event e
-        WHERE e.subject_key = key
-          AND NOT EXISTS (SELECT FROM privacy.consent_event n WHERE n.subject_key = key AND n.prev_hash = e.hash)
-        ORDER BY e.event_id DESC LIMIT 1;
-        UPDATE privacy.ledger_head h SET event_id = coalesce(head.event_id, 0), hash = head.hash WHERE h.subject_key = key;
-    END IF;
-    RETURN head.hash;
-END $$;
+-- Locks the subject's chain and returns its last hash, NULL for a new subject (consent/record.rs);
+-- refuses an event id not above the chain's last one.
+CREATE OR REPLACE FUNCTION privacy.ledger_lock(key bytea, event_id bigint) RETURNS bytea
+LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'ledger_lock';
 
-REVOKE ALL ON FUNCTION privacy.ledger_lock(bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.ledger_lock(bytea, bigint) FROM PUBLIC;
 
 -- Chains each new event to its subject's previous one. Events that arrive with a hash (a restore)
 -- are kept as they are.
 CREATE OR REPLACE FUNCTION privacy.consent_event_chained() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NEW.hash IS NOT NULL THEN
-        RETURN NEW;
-    END IF;
     IF NEW.subject IS NULL THEN
         RAISE EXCEPTION 'a consent event needs its subject'
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the data subject''s id.';
     END IF;
     NEW.subject_key := privacy.ledger_subject_key(NEW.subject);
-    NEW.prev_hash := privacy.ledger_lock(NEW.subject_key);
+    NEW.prev_hash := privacy.ledger_lock(NEW.subject_key, NEW.event_id);
     NEW.hash := privacy.ledger_event_hash(NEW.prev_hash, NEW.event_id, NEW.subject_key, NEW.purpose, NEW.state,
                                           NEW.valid_until, NEW.recorded_at, NEW.recorded_by, NEW.source);
-    UPDATE privacy.ledger_head h SET event_id = NEW.event_id, hash = NEW.hash WHERE h.subject_key = NEW.subject_key;
     RETURN NEW;
 END $$;
 
 CREATE TRIGGER chained BEFORE INSERT ON privacy.consent_event
-    FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_chained();
+    FOR EACH ROW WHEN (NEW.hash IS NULL) EXECUTE FUNCTION privacy.consent_event_chained();
 
 -- Records an anchor over the whole ledger and returns it as hex, to be kept outside the database.
 -- New events wait while it is taken (SHARE lock), so no event with a smaller id can commit
@@ -1637,60 +1631,21 @@ BEGIN
       AND r.purpose = disallow_purpose.purpose;
 END $$;
 
-CREATE OR REPLACE FUNCTION privacy.record_consent_event(subject text, purpose text, state text, valid_until timestamptz, source text)
-RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    id bigint;
-    kinds text[] := privacy.subject_id_kinds();
-    k bytea;
-    prev bytea;
-    h bytea;
-    at timestamptz := pg_catalog.clock_timestamp();
-BEGIN
-    IF subject IS NULL OR purpose IS NULL THEN
-        RAISE EXCEPTION 'subject and purpose are required' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the data subject''s id and a purpose name.';
-    END IF;
-    IF NOT EXISTS (SELECT FROM privacy.purpose p WHERE p.name = record_consent_event.purpose) THEN
-        RAISE EXCEPTION 'purpose "%" does not exist', record_consent_event.purpose
-            USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM privacy.purposes.';
-    END IF;
-    IF cardinality(kinds) > 0 AND NOT 'text' = ANY (kinds) AND NOT 'pseudonym' = ANY (kinds)
-       AND NOT ('integer' = ANY (kinds) AND privacy.subject_as_bigint(subject) IS NOT NULL)
-       AND NOT ('uuid' = ANY (kinds) AND privacy.subject_as_uuid(subject) IS NOT NULL) THEN
-        RAISE EXCEPTION 'subject id "%" cannot be read as any subject column''s type (%)', subject, array_to_string(kinds, ', ')
-            USING ERRCODE = 'invalid_text_representation',
-                  HINT = 'Subject ids are the values the subject columns hold: see privacy.subject_tables.';
-    END IF;
-    IF valid_until IS NOT NULL AND valid_until <= pg_catalog.now() AND state = 'granted' THEN
-        RAISE EXCEPTION 'consent would expire before it is recorded'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a future expires_at, or none.';
-    END IF;
-    -- The event is chained here (the trigger keeps events that come with their hash): the
-    -- subject's chain is locked before the event gets its id, so a chain's ids increase.
-    k := privacy.ledger_subject_key(subject);
-    prev := privacy.ledger_lock(k);
-    id := pg_catalog.nextval('privacy.consent_event_event_id_seq'::pg_catalog.regclass);
-    h := privacy.ledger_event_hash(prev, id, k, record_consent_event.purpose, record_consent_event.state,
-                                   record_consent_event.valid_until, at, session_user, record_consent_event.source);
-    INSERT INTO privacy.consent_event (event_id, subject, purpose, state, valid_until, recorded_at, recorded_by, source,
-                                       subject_key, prev_hash, hash)
-    OVERRIDING SYSTEM VALUE
-    VALUES (id, record_consent_event.subject, record_consent_event.purpose, record_consent_event.state,
-            record_consent_event.valid_until, at, session_user, record_consent_event.source, k, prev, h);
-    UPDATE privacy.ledger_head x SET event_id = id, hash = h WHERE x.subject_key = k;
-    RETURN id;
-END $$;
-
-REVOKE ALL ON FUNCTION privacy.record_consent_event(text, text, text, timestamptz, text) FROM PUBLIC;
-
+-- Consent is recorded by C functions (consent/record.rs) that write the event and the current
+-- state rows through PostgreSQL's single-row executor routines, with the subject's chain locked:
+-- a SQL version spends most of a grant starting statements. They need no privilege on the
+-- tables (EXECUTE is the gate) and resolve no names, so they are neither SECURITY DEFINER nor
+-- pinned to a search_path, which would cost a GUC save and restore per call.
 CREATE OR REPLACE FUNCTION privacy.grant_consent(subject text, purpose text, expires_at timestamptz DEFAULT NULL, source text DEFAULT NULL)
-RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT privacy.record_consent_event(subject, purpose, 'granted', expires_at, source) $$;
+RETURNS bigint LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'grant_consent';
 
 CREATE OR REPLACE FUNCTION privacy.withdraw_consent(subject text, purpose text, source text DEFAULT NULL)
-RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT privacy.record_consent_event(subject, purpose, 'withdrawn', NULL, source) $$;
+RETURNS bigint LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'withdraw_consent';
+
+-- 0.1.0's SQL-level recorder, which they no longer call
+DROP FUNCTION privacy.record_consent_event(text, text, text, timestamptz, text);
 
 -- Every event of the subject, whatever spelling of its id each was recorded under.
 CREATE OR REPLACE FUNCTION privacy.consent_history(subject text)
@@ -1892,11 +1847,17 @@ LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MO
 CREATE OR REPLACE FUNCTION privacy.retention_due()
 RETURNS TABLE (subject text, lapsed_since timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT privacy.subject_canonical(c.subject), max(c.active_until)
-    FROM privacy.consent_text c
+    -- from the ledger (the current-state tables keep only the readings subject columns use): each
+    -- purpose's latest event of each subject, its consent lapsing as privacy.consent_until says
+    SELECT privacy.subject_canonical(l.subject), max(l.active_until)
+    FROM (SELECT DISTINCT ON (e.subject_key, e.purpose) e.subject,
+                 privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention) AS active_until
+          FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+          WHERE e.subject IS NOT NULL
+          ORDER BY e.subject_key, e.purpose, e.event_id DESC) l
     WHERE privacy.is_admin()
     GROUP BY 1
-    HAVING max(c.active_until) <= statement_timestamp()
+    HAVING max(l.active_until) <= statement_timestamp()
     ORDER BY 2, 1
 $$;
 

@@ -90,6 +90,7 @@ unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: 
     crate::rights::on_xact(event);
     masking::break_glass::on_xact(event);
     context::on_xact(event);
+    consent::record::on_xact();
 }
 
 /// Whether anything in this database or cluster could be governed (the fast path for everyone

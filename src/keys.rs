@@ -92,7 +92,7 @@ pub fn with_keyring<T>(f: impl FnOnce(&Keyring) -> T) -> T {
 /// holds (`pg_read_all_data` gives SELECT on every table): the key, and the consent registry's
 /// events and current state, which tell whose consent exists. pg_privacy's own consent conditions
 /// read the state tables without a permission check and are not refused.
-const SECRET_TABLES: [&std::ffi::CStr; 9] = [
+const SECRET_TABLES: [&std::ffi::CStr; 8] = [
     c"key",
     c"consent_event",
     c"consent_bigint",
@@ -100,7 +100,6 @@ const SECRET_TABLES: [&std::ffi::CStr; 9] = [
     c"consent_text",
     c"consent_pseudonym",
     c"consent_event_event_id_seq",
-    c"ledger_head",
     c"ledger_anchor",
 ];
 

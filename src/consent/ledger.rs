@@ -6,10 +6,10 @@
 //! hash names the subject in the clear, so erasing a subject (its id set to NULL in its events)
 //! leaves every chain valid.
 //!
-//! **Concurrency.** One chain per subject: recording an event locks that subject's row in
-//! `privacy.ledger_head` (the chain's last hash) and nothing else, so grants for different
-//! subjects never wait on each other. `record_consent_event` takes the lock before the event gets
-//! its id, so a chain's events also have increasing ids.
+//! **Concurrency.** One chain per subject: recording an event takes that subject's chain lock
+//! (`crate::consent::record`) and nothing else, so grants for different subjects never wait on
+//! each other; holding it, it reads the chain's last event and only then takes the event's id,
+//! so a chain's events also have increasing ids (its last event is the one with the highest id).
 //!
 //! **Tamper evidence.** `privacy.verify_ledger()` recomputes every hash and checks that each
 //! subject's events form one unbroken chain: a changed event breaks its hash, a removed or
@@ -111,13 +111,6 @@ fn ledger_anchor_digest(
 
 extension_sql!(
     r#"
--- The last hash of each subject's chain; rebuilt from the history when missing (it is not
--- dumped: a restore reloads the events with their hashes).
-CREATE TABLE privacy.ledger_head (
-    subject_key bytea PRIMARY KEY,
-    event_id    bigint,
-    hash        bytea
-);
 -- Anchors: digests over every chain's last hash up to a watermark, chained to each other. Copy
 -- each one somewhere the database's superusers cannot rewrite.
 CREATE TABLE privacy.ledger_anchor (
@@ -129,54 +122,34 @@ CREATE TABLE privacy.ledger_anchor (
     taken_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     taken_by  name NOT NULL DEFAULT session_user
 );
-REVOKE ALL ON privacy.ledger_head, privacy.ledger_anchor FROM PUBLIC;
+REVOKE ALL ON privacy.ledger_anchor FROM PUBLIC;
 GRANT SELECT ON privacy.ledger_anchor TO privacy_admin;
 SELECT pg_catalog.pg_extension_config_dump('privacy.ledger_anchor', '');
 REVOKE ALL ON FUNCTION privacy.ledger_subject_key(text) FROM PUBLIC;
 
--- Locks the subject's chain (and creates its head, found again from the history if the head
--- table lost it); returns the chain's last hash, NULL for a new subject.
-CREATE FUNCTION privacy.ledger_lock(key bytea) RETURNS bytea
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE head privacy.ledger_head;
-BEGIN
-    -- one statement creates the head if needed and locks it
-    INSERT INTO privacy.ledger_head AS h (subject_key) VALUES (key)
-    ON CONFLICT (subject_key) DO UPDATE SET subject_key = h.subject_key
-    RETURNING h.* INTO head;
-    IF head.event_id IS NULL THEN
-        SELECT e.event_id, e.hash INTO head.event_id, head.hash
-        FROM privacy.consent_event e
-        WHERE e.subject_key = key
-          AND NOT EXISTS (SELECT FROM privacy.consent_event n WHERE n.subject_key = key AND n.prev_hash = e.hash)
-        ORDER BY e.event_id DESC LIMIT 1;
-        UPDATE privacy.ledger_head h SET event_id = coalesce(head.event_id, 0), hash = head.hash WHERE h.subject_key = key;
-    END IF;
-    RETURN head.hash;
-END $$;
-REVOKE ALL ON FUNCTION privacy.ledger_lock(bytea) FROM PUBLIC;
+-- Locks the subject's chain and returns its last hash, NULL for a new subject (consent/record.rs);
+-- refuses an event id not above the chain's last one.
+CREATE FUNCTION privacy.ledger_lock(key bytea, event_id bigint) RETURNS bytea
+LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'ledger_lock';
+REVOKE ALL ON FUNCTION privacy.ledger_lock(bytea, bigint) FROM PUBLIC;
 
 -- Chains each new event to its subject's previous one. Events that arrive with a hash (a restore)
 -- are kept as they are.
 CREATE FUNCTION privacy.consent_event_chained() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NEW.hash IS NOT NULL THEN
-        RETURN NEW;
-    END IF;
     IF NEW.subject IS NULL THEN
         RAISE EXCEPTION 'a consent event needs its subject'
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the data subject''s id.';
     END IF;
     NEW.subject_key := privacy.ledger_subject_key(NEW.subject);
-    NEW.prev_hash := privacy.ledger_lock(NEW.subject_key);
+    NEW.prev_hash := privacy.ledger_lock(NEW.subject_key, NEW.event_id);
     NEW.hash := privacy.ledger_event_hash(NEW.prev_hash, NEW.event_id, NEW.subject_key, NEW.purpose, NEW.state,
                                           NEW.valid_until, NEW.recorded_at, NEW.recorded_by, NEW.source);
-    UPDATE privacy.ledger_head h SET event_id = NEW.event_id, hash = NEW.hash WHERE h.subject_key = NEW.subject_key;
     RETURN NEW;
 END $$;
 CREATE TRIGGER chained BEFORE INSERT ON privacy.consent_event
-    FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_chained();
+    FOR EACH ROW WHEN (NEW.hash IS NULL) EXECUTE FUNCTION privacy.consent_event_chained();
 
 -- Records an anchor over the whole ledger and returns it as hex, to be kept outside the database.
 -- New events wait while it is taken (SHARE lock), so no event with a smaller id can commit

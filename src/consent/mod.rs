@@ -12,6 +12,7 @@
 pub mod filter;
 pub mod ledger;
 pub mod purpose;
+pub mod record;
 pub mod registry;
 pub mod utility;
 

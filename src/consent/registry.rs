@@ -376,9 +376,11 @@ BEGIN
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
             WHERE c.event_id < EXCLUDED.event_id;
     END IF;
-    INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
-    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
-        WHERE c.event_id < EXCLUDED.event_id;
+    IF 'text' = ANY (kinds) THEN
+        INSERT INTO privacy.consent_text AS c VALUES (NEW.purpose, NEW.subject, until, NEW.event_id)
+        ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+            WHERE c.event_id < EXCLUDED.event_id;
+    END IF;
     IF 'pseudonym' = ANY (kinds) THEN
         INSERT INTO privacy.consent_pseudonym AS c VALUES (NEW.purpose, NEW.subject_key, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
@@ -389,14 +391,20 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+-- (not for the event privacy.grant_consent/withdraw_consent is inserting: they write its state)
 CREATE TRIGGER applied AFTER INSERT ON privacy.consent_event
-    FOR EACH ROW EXECUTE FUNCTION privacy.consent_event_applied();
+    FOR EACH ROW WHEN (NEW.event_id <> privacy.event_being_recorded())
+    EXECUTE FUNCTION privacy.consent_event_applied();
 
 -- Fills in the current state under every reading from the history (set_subject calls it when a
 -- subject column brings a reading into use); a later event always wins, so it may run any time.
 CREATE FUNCTION privacy.rebuild_consent_state() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- grants insert state rows without ON CONFLICT (they hold the subject's chain lock, which
+    -- this does not take): keep them out while the state is rebuilt
+    LOCK TABLE privacy.consent_bigint, privacy.consent_uuid, privacy.consent_text, privacy.consent_pseudonym
+        IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO privacy.consent_bigint AS c
     SELECT DISTINCT ON (e.purpose, e.subject_bigint) e.purpose, e.subject_bigint,
            privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
@@ -409,6 +417,13 @@ BEGIN
            privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
     FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
     WHERE e.subject_uuid IS NOT NULL ORDER BY e.purpose, e.subject_uuid, e.event_id DESC
+    ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
+        WHERE c.event_id < EXCLUDED.event_id;
+    INSERT INTO privacy.consent_text AS c
+    SELECT DISTINCT ON (e.purpose, e.subject) e.purpose, e.subject,
+           privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
+    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    WHERE e.subject IS NOT NULL ORDER BY e.purpose, e.subject, e.event_id DESC
     ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
         WHERE c.event_id < EXCLUDED.event_id;
     INSERT INTO privacy.consent_pseudonym AS c
@@ -441,7 +456,7 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.role_purpose', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.consent_event', '');
 "#,
     name = "consent_tables",
-    requires = ["admin_role", subject_as_bigint, subject_as_uuid]
+    requires = ["admin_role", subject_as_bigint, subject_as_uuid, record::event_being_recorded]
 );
 
 extension_sql!(
@@ -542,59 +557,18 @@ BEGIN
       AND r.purpose = disallow_purpose.purpose;
 END $$;
 
-CREATE FUNCTION privacy.record_consent_event(subject text, purpose text, state text, valid_until timestamptz, source text)
-RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    id bigint;
-    kinds text[] := privacy.subject_id_kinds();
-    k bytea;
-    prev bytea;
-    h bytea;
-    at timestamptz := pg_catalog.clock_timestamp();
-BEGIN
-    IF subject IS NULL OR purpose IS NULL THEN
-        RAISE EXCEPTION 'subject and purpose are required' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the data subject''s id and a purpose name.';
-    END IF;
-    IF NOT EXISTS (SELECT FROM privacy.purpose p WHERE p.name = record_consent_event.purpose) THEN
-        RAISE EXCEPTION 'purpose "%" does not exist', record_consent_event.purpose
-            USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM privacy.purposes.';
-    END IF;
-    IF cardinality(kinds) > 0 AND NOT 'text' = ANY (kinds) AND NOT 'pseudonym' = ANY (kinds)
-       AND NOT ('integer' = ANY (kinds) AND privacy.subject_as_bigint(subject) IS NOT NULL)
-       AND NOT ('uuid' = ANY (kinds) AND privacy.subject_as_uuid(subject) IS NOT NULL) THEN
-        RAISE EXCEPTION 'subject id "%" cannot be read as any subject column''s type (%)', subject, array_to_string(kinds, ', ')
-            USING ERRCODE = 'invalid_text_representation',
-                  HINT = 'Subject ids are the values the subject columns hold: see privacy.subject_tables.';
-    END IF;
-    IF valid_until IS NOT NULL AND valid_until <= pg_catalog.now() AND state = 'granted' THEN
-        RAISE EXCEPTION 'consent would expire before it is recorded'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a future expires_at, or none.';
-    END IF;
-    -- The event is chained here (the trigger keeps events that come with their hash): the
-    -- subject's chain is locked before the event gets its id, so a chain's ids increase.
-    k := privacy.ledger_subject_key(subject);
-    prev := privacy.ledger_lock(k);
-    id := pg_catalog.nextval('privacy.consent_event_event_id_seq'::pg_catalog.regclass);
-    h := privacy.ledger_event_hash(prev, id, k, record_consent_event.purpose, record_consent_event.state,
-                                   record_consent_event.valid_until, at, session_user, record_consent_event.source);
-    INSERT INTO privacy.consent_event (event_id, subject, purpose, state, valid_until, recorded_at, recorded_by, source,
-                                       subject_key, prev_hash, hash)
-    OVERRIDING SYSTEM VALUE
-    VALUES (id, record_consent_event.subject, record_consent_event.purpose, record_consent_event.state,
-            record_consent_event.valid_until, at, session_user, record_consent_event.source, k, prev, h);
-    UPDATE privacy.ledger_head x SET event_id = id, hash = h WHERE x.subject_key = k;
-    RETURN id;
-END $$;
-REVOKE ALL ON FUNCTION privacy.record_consent_event(text, text, text, timestamptz, text) FROM PUBLIC;
-
+-- Consent is recorded by C functions (consent/record.rs) that write the event and the current
+-- state rows through PostgreSQL's single-row executor routines, with the subject's chain locked:
+-- a SQL version spends most of a grant starting statements. They need no privilege on the
+-- tables (EXECUTE is the gate) and resolve no names, so they are neither SECURITY DEFINER nor
+-- pinned to a search_path, which would cost a GUC save and restore per call.
 CREATE FUNCTION privacy.grant_consent(subject text, purpose text, expires_at timestamptz DEFAULT NULL, source text DEFAULT NULL)
-RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT privacy.record_consent_event(subject, purpose, 'granted', expires_at, source) $$;
+RETURNS bigint LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'grant_consent';
 
 CREATE FUNCTION privacy.withdraw_consent(subject text, purpose text, source text DEFAULT NULL)
-RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT privacy.record_consent_event(subject, purpose, 'withdrawn', NULL, source) $$;
+RETURNS bigint LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'withdraw_consent';
 
 -- Every event of the subject, whatever spelling of its id each was recorded under.
 CREATE FUNCTION privacy.consent_history(subject text)

@@ -95,4 +95,45 @@ unsafe extern "C-unwind" {
         read_only: bool,
         count: std::ffi::c_long,
     ) -> std::ffi::c_int;
+
+    /// The lock manager's acquisition (storage/lock.h), for the consent ledger's chain locks
+    /// (`crate::consent::record`): a deadlock or lock timeout reaches the caller with its DETAIL.
+    pub fn LockAcquire(
+        locktag: *const pg_sys::LOCKTAG,
+        lockmode: pg_sys::LOCKMODE,
+        session_lock: bool,
+        dont_wait: bool,
+    ) -> pg_sys::LockAcquireResult::Type;
+
+    /// PostgreSQL's single-row writes without a plan (executor/execReplication.c, used by
+    /// logical replication's apply worker), for `crate::consent::record`: constraint, unique,
+    /// trigger and foreign-key errors keep every field.
+    pub fn ExecSimpleRelationInsert(
+        result_rel_info: *mut pg_sys::ResultRelInfo,
+        estate: *mut pg_sys::EState,
+        slot: *mut pg_sys::TupleTableSlot,
+    );
+
+    pub fn ExecSimpleRelationUpdate(
+        result_rel_info: *mut pg_sys::ResultRelInfo,
+        estate: *mut pg_sys::EState,
+        epqstate: *mut pg_sys::EPQState,
+        searchslot: *mut pg_sys::TupleTableSlot,
+        slot: *mut pg_sys::TupleTableSlot,
+    );
+
+    pub fn RelationFindReplTupleByIndex(
+        rel: pg_sys::Relation,
+        idxoid: pg_sys::Oid,
+        lockmode: pg_sys::LockTupleMode::Type,
+        searchslot: *mut pg_sys::TupleTableSlot,
+        outslot: *mut pg_sys::TupleTableSlot,
+    ) -> bool;
+
+    /// Fires the AFTER triggers queued since `AfterTriggerBeginQuery` (foreign-key checks).
+    pub fn AfterTriggerEndQuery(estate: *mut pg_sys::EState);
+
+    /// The next value of a sequence (commands/sequence.h, which pgrx does not bind), without the
+    /// caller's privilege check: the consent ledger's ids (`crate::consent::record`).
+    pub fn nextval_internal(relid: pg_sys::Oid, check_permissions: bool) -> i64;
 }

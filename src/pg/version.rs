@@ -410,3 +410,86 @@ pub unsafe fn read_checked_as_current_user(query: *mut pg_sys::Query, rte: *mut 
         }
     }
 }
+
+/// `ExecInitRangeTable` for an executor state made outside a plan (`crate::consent::record`):
+/// PostgreSQL 16 added the permission infos and 18 the unpruned relations.
+///
+/// # Safety
+/// `estate` fresh from CreateExecutorState; `rtable` a list of relation RTEs.
+#[cfg(feature = "pg15")]
+pub unsafe fn init_range_table(estate: *mut pg_sys::EState, rtable: *mut pg_sys::List) {
+    // SAFETY: forwarded.
+    unsafe { pg_sys::ExecInitRangeTable(estate, rtable) }
+}
+
+/// See the PostgreSQL 15 version.
+///
+/// # Safety
+/// As there.
+#[cfg(feature = "pg18")]
+pub unsafe fn init_range_table(estate: *mut pg_sys::EState, rtable: *mut pg_sys::List) {
+    // SAFETY: each RTE gets its permission info (no permission is required: perminfo's
+    // requiredPerms stays 0) and every index is unpruned.
+    unsafe {
+        let mut perminfos: *mut pg_sys::List = std::ptr::null_mut();
+        let mut unpruned: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+        let n = if rtable.is_null() { 0 } else { (*rtable).length };
+        for i in 0..n {
+            let rte = pg_sys::list_nth(rtable, i).cast::<pg_sys::RangeTblEntry>();
+            pg_sys::addRTEPermissionInfo(&mut perminfos, rte);
+            unpruned = pg_sys::bms_add_member(unpruned, i + 1);
+        }
+        pg_sys::ExecInitRangeTable(estate, rtable, perminfos, unpruned);
+    }
+}
+
+/// `EvalPlanQualInit` without a plan (single-row updates): PostgreSQL 16 added the result
+/// relations argument.
+///
+/// # Safety
+/// `epq` points to writable memory for an EPQState; `estate` is live.
+#[cfg(feature = "pg15")]
+pub unsafe fn eval_plan_qual_init(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
+    // SAFETY: forwarded.
+    unsafe { pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1) }
+}
+
+/// See the PostgreSQL 15 version.
+///
+/// # Safety
+/// As there.
+#[cfg(feature = "pg18")]
+pub unsafe fn eval_plan_qual_init(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
+    // SAFETY: forwarded.
+    unsafe { pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1, std::ptr::null_mut()) }
+}
+
+/// `index_beginscan` with no orderings: PostgreSQL 18 added the instrumentation argument.
+///
+/// # Safety
+/// Relations open, snapshot registered.
+#[cfg(feature = "pg15")]
+pub unsafe fn index_beginscan(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    nkeys: i32,
+) -> pg_sys::IndexScanDesc {
+    // SAFETY: forwarded.
+    unsafe { pg_sys::index_beginscan(heap, index, snapshot, nkeys, 0) }
+}
+
+/// See the PostgreSQL 15 version.
+///
+/// # Safety
+/// As there.
+#[cfg(feature = "pg18")]
+pub unsafe fn index_beginscan(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    nkeys: i32,
+) -> pg_sys::IndexScanDesc {
+    // SAFETY: forwarded, without instrumentation.
+    unsafe { pg_sys::index_beginscan(heap, index, snapshot, std::ptr::null_mut(), nkeys, 0) }
+}

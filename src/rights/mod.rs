@@ -336,11 +336,17 @@ LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS 'MO
 CREATE FUNCTION privacy.retention_due()
 RETURNS TABLE (subject text, lapsed_since timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT privacy.subject_canonical(c.subject), max(c.active_until)
-    FROM privacy.consent_text c
+    -- from the ledger (the current-state tables keep only the readings subject columns use): each
+    -- purpose's latest event of each subject, its consent lapsing as privacy.consent_until says
+    SELECT privacy.subject_canonical(l.subject), max(l.active_until)
+    FROM (SELECT DISTINCT ON (e.subject_key, e.purpose) e.subject,
+                 privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention) AS active_until
+          FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+          WHERE e.subject IS NOT NULL
+          ORDER BY e.subject_key, e.purpose, e.event_id DESC) l
     WHERE privacy.is_admin()
     GROUP BY 1
-    HAVING max(c.active_until) <= statement_timestamp()
+    HAVING max(l.active_until) <= statement_timestamp()
     ORDER BY 2, 1
 $$;
 

@@ -66,6 +66,55 @@ SELECT intact, problem FROM privacy.verify_ledger(:'anchor');
 ROLLBACK;
 SELECT intact, problem FROM privacy.verify_ledger(:'anchor');
 
+-- Recording writes the event and its state rows without running statements (consent/record.rs);
+-- what an INSERT does still happens. Two recordings in one statement chain one after the other,
+-- and the later one is the state (withdrawn); the control, a grant alone, is active.
+SELECT privacy.grant_consent('779', 'analytics', source => 'first of two') > 0 AS first,
+       privacy.withdraw_consent('779', 'analytics', source => 'second of two') > 0 AS second;
+SELECT e2.source AS later, e2.prev_hash = e1.hash AS follows
+FROM privacy.consent_event e1 JOIN privacy.consent_event e2 ON e2.subject_key = e1.subject_key AND e2.event_id > e1.event_id
+WHERE e1.source = 'first of two';
+SELECT privacy.grant_consent('780', 'analytics', source => 'alone') > 0 AS ok;
+SELECT subject, active_until > now() AS active FROM privacy.consent_text WHERE purpose = 'analytics' AND subject IN ('779', '780') ORDER BY 1;
+SELECT subject, active_until > now() AS active FROM privacy.consent_bigint WHERE purpose = 'analytics' AND subject IN (779, 780) ORDER BY 1;
+-- a trigger a DBA puts on the ledger fires for a recorded event, as for an INSERT
+BEGIN;
+CREATE TABLE public.ledger_audit (event_id bigint, source text);
+CREATE FUNCTION public.ledger_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.ledger_audit VALUES (NEW.event_id, NEW.source); RETURN NULL; END $$;
+CREATE TRIGGER audit AFTER INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_audit();
+SELECT privacy.grant_consent('781', 'analytics', source => 'audited') AS audited_event \gset
+SELECT event_id = :audited_event AS same_event, source FROM public.ledger_audit;
+ROLLBACK;
+-- ... and one that skips the event leaves no state behind (the function returns NULL)
+BEGIN;
+CREATE FUNCTION public.ledger_skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER skip BEFORE INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_skip();
+SELECT privacy.grant_consent('782', 'analytics', source => 'skipped') IS NULL AS skipped;
+SELECT count(*) AS events FROM privacy.consent_event WHERE source = 'skipped';
+SELECT count(*) AS state_rows FROM privacy.consent_bigint WHERE subject = 782;
+ROLLBACK;
+-- a read-only transaction cannot record consent (it could not INSERT either)
+BEGIN READ ONLY;
+SELECT privacy.grant_consent('783', 'analytics');
+ROLLBACK;
+-- an event a superuser inserts by hand is chained and applied by the ledger's triggers ...
+BEGIN;
+INSERT INTO privacy.consent_event (subject, purpose, state, source) VALUES ('780', 'analytics', 'withdrawn', 'by hand');
+SELECT e.prev_hash = p.hash AS follows_the_grant FROM privacy.consent_event e, privacy.consent_event p
+WHERE e.source = 'by hand' AND p.source = 'alone';
+SELECT active_until > now() AS active FROM privacy.consent_text WHERE purpose = 'analytics' AND subject = '780';
+SELECT intact, problem FROM privacy.verify_ledger();
+ROLLBACK;
+-- ... but one whose id is below its chain's last event is refused, not chained out of order
+DO $$
+BEGIN
+    INSERT INTO privacy.consent_event (event_id, subject, purpose, state, source) OVERRIDING SYSTEM VALUE
+    VALUES (1, '780', 'analytics', 'withdrawn', 'stale id');
+EXCEPTION WHEN serialization_failure THEN
+    RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+END $$;
+
 -- Only privacy admins anchor and verify
 \c - marketing_app
 SELECT privacy.ledger_anchor();

@@ -1,0 +1,748 @@
+//! Recording consent: `privacy.grant_consent` and `privacy.withdraw_consent`, C functions that
+//! write the ledger event and the current-state rows without planning or running a statement.
+//!
+//! **Why not SQL.** A grant writes the event (its hash chained to the subject's previous one) and
+//! one current-state row per kept reading of the subject id. As SQL statements (PL/pgSQL, or one
+//! data-modifying CTE run from C) most of a grant's time is the executor's start-up of each
+//! statement, not the rows (docs/BENCHMARKS.md, "Recording consent"). So the rows are written
+//! with PostgreSQL's own single-row routines, the ones logical replication's apply worker uses
+//! (`executor/execReplication.c`): `ExecSimpleRelationInsert` checks the table's constraints,
+//! computes its generated columns, inserts into every index and fires its row-level triggers and
+//! foreign-key checks as an INSERT does (statement-level triggers do not fire, as for logical
+//! replication; a BEFORE trigger that changes the row breaks its hash, which `verify_ledger`
+//! shows); `RelationFindReplTupleByIndex` finds a state row by primary key with
+//! a dirty snapshot and locks it, waiting for and retrying after a concurrent writer;
+//! `ExecSimpleRelationUpdate` replaces it. No privilege is checked on the tables or the id
+//! sequence: the functions' EXECUTE privilege is the gate, as it was for the SECURITY DEFINER SQL
+//! they replace. They are not SECURITY DEFINER and set no search_path (each would cost a GUC
+//! save and restore per call): they resolve no names (relations by OID in the extension's schema,
+//! the triggers' and constraints' stored expressions, the foreign key's schema-qualified query,
+//! which PostgreSQL runs as the referenced table's owner). A trigger a DBA adds to the ledger runs
+//! as the caller, as for an INSERT.
+//!
+//! **Chains.** A subject's events are serialized by a transaction-level lock on the subject's
+//! key (the lock manager's advisory space, in a class of its own: [`CHAIN_LOCK_CLASS`], so it
+//! never meets `pg_advisory_lock` keys; `pg_locks` shows it with that `objsubid`). Holding it, the
+//! grant reads the chain's tail (the subject's event with the highest id, through the
+//! `consent_event_key` index, with the latest snapshot: a REPEATABLE READ transaction still
+//! chains after an event committed after its snapshot), then takes the event's id, so a chain's
+//! ids increase with its links. The same lock guards the current-state rows of the subject (every
+//! reading of an id canonicalises to the same key), so a state row is written by one recording
+//! at a time; the writers that do not take it (`rebuild_consent_state`, a restore) use ON CONFLICT
+//! against these inserts, and `rebuild_consent_state` also locks the state tables.
+//!
+//! **The trigger that keeps the state for other inserts** (`applied`: restores, the 0.1.0
+//! update, a superuser's manual INSERT) has `WHEN (NEW.event_id <> privacy.event_being_recorded())`,
+//! so it does not repeat the work for the event being recorded here; `chained` only runs for
+//! events without a hash.
+//!
+//! **Errors keep their fields.** A deadlock, a lock timeout, a constraint or a user's trigger on
+//! the ledger raise inside PostgreSQL's routines; they are called from a frame that holds only
+//! raw values (`crate::pg::ffi`), and every step that needs Rust (checks, hashing, building the
+//! rows) runs in a guarded helper that returns before them.
+
+use std::cell::Cell;
+use std::ffi::CStr;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use privacy_core::ledger::{event_hash, LedgerEvent};
+use privacy_core::subject::{parse_bigint, parse_uuid};
+
+use super::registry::{canonical_subject, registry, KeyKind};
+use crate::pg::cache::{watch_relation, Cached, Class};
+use crate::pg::catalog;
+use crate::pg::errors::raise;
+use crate::pg::ffi;
+use crate::pg::version;
+
+/// The fourth field of a chain lock's tag. `pg_advisory_lock` and friends use 1 and 2.
+pub const CHAIN_LOCK_CLASS: u16 = 0x7072;
+
+/// The state tables in [`KeyKind`] order.
+const KINDS: [KeyKind; 4] = [KeyKind::Bigint, KeyKind::Uuid, KeyKind::Text, KeyKind::Pseudonym];
+
+backend_local! {
+    static TARGETS: Cached<Option<Targets>> = const { Cached::new(Class::Relations) };
+    /// The id of the event `grant_consent`/`withdraw_consent` is inserting (0: none), for the
+    /// `applied` trigger's WHEN.
+    static BEING_RECORDED: Cell<i64> = const { Cell::new(0) };
+}
+
+/// The extension's objects a recording writes, found once per cache generation.
+#[derive(Clone, Copy)]
+struct Targets {
+    event: pg_sys::Oid,
+    event_key_index: pg_sys::Oid,
+    sequence: pg_sys::Oid,
+    /// consent_event's columns, 1-based.
+    event_id: i16,
+    subject: i16,
+    purpose: i16,
+    state: i16,
+    valid_until: i16,
+    recorded_at: i16,
+    recorded_by: i16,
+    source: i16,
+    subject_key: i16,
+    prev_hash: i16,
+    hash: i16,
+    /// The state tables in [`KINDS`] order, and their columns (purpose, subject, active_until,
+    /// event_id), the same in each.
+    states: [pg_sys::Oid; 4],
+    state_cols: [i16; 4],
+}
+
+fn find_targets() -> Option<Targets> {
+    let event = catalog::extension_table(c"consent_event")?;
+    let nsp = catalog::extension_schema()?;
+    // SAFETY: catalog lookups returning InvalidOid when missing.
+    let (event_key_index, sequence) = unsafe {
+        (
+            pg_sys::get_relname_relid(c"consent_event_key".as_ptr(), nsp),
+            pg_sys::get_relname_relid(c"consent_event_event_id_seq".as_ptr(), nsp),
+        )
+    };
+    if event_key_index == pg_sys::InvalidOid || sequence == pg_sys::InvalidOid {
+        return None;
+    }
+    let mut states = [pg_sys::InvalidOid; 4];
+    for (slot, kind) in states.iter_mut().zip(KINDS) {
+        *slot = catalog::extension_table(kind.state_table())?;
+    }
+    let col = |name: &CStr| catalog::attnum(event, name);
+    let state_col = |name: &CStr| catalog::attnum(states[0], name);
+    let t = Targets {
+        event,
+        event_key_index,
+        sequence,
+        event_id: col(c"event_id"),
+        subject: col(c"subject"),
+        purpose: col(c"purpose"),
+        state: col(c"state"),
+        valid_until: col(c"valid_until"),
+        recorded_at: col(c"recorded_at"),
+        recorded_by: col(c"recorded_by"),
+        source: col(c"source"),
+        subject_key: col(c"subject_key"),
+        prev_hash: col(c"prev_hash"),
+        hash: col(c"hash"),
+        states,
+        state_cols: [state_col(c"purpose"), state_col(c"subject"), state_col(c"active_until"), state_col(c"event_id")],
+    };
+    // dropping or changing one of them (DROP EXTENSION, an update) finds them again
+    for relid in std::iter::once(event).chain(states) {
+        watch_relation(relid, Class::Relations);
+    }
+    let all = [t.event_id, t.subject, t.purpose, t.state, t.valid_until, t.recorded_at, t.recorded_by, t.source, t.subject_key, t.prev_hash, t.hash];
+    (all.iter().chain(t.state_cols.iter()).all(|&a| a > 0)).then_some(t)
+}
+
+/// One recording in progress. Only raw values: it lives in the frame that calls PostgreSQL's
+/// routines unguarded.
+struct Recording {
+    t: Targets,
+    grant: bool,
+    subject: pg_sys::Datum,
+    purpose: pg_sys::Datum,
+    state: pg_sys::Datum,
+    valid_until: Option<i64>,
+    source: Option<pg_sys::Datum>,
+    recorded_at: i64,
+    recorded_by: pg_sys::Datum,
+    key: pg_sys::Datum,
+    lock_key: (u32, u32),
+    active_until: i64,
+    /// Per state table (KINDS order): the subject's reading, if that table is written.
+    readings: [Option<pg_sys::Datum>; 4],
+    prev_hash: Option<pg_sys::Datum>,
+    event_id: i64,
+    estate: *mut pg_sys::EState,
+    epq: *mut pg_sys::EPQState,
+    /// [event, states...] relations and their result infos (null where not written).
+    rels: [pg_sys::Relation; 5],
+    rris: [*mut pg_sys::ResultRelInfo; 5],
+    event_slot: *mut pg_sys::TupleTableSlot,
+    /// Per state table (same positions as `rels`): the key to find its row by, the row found,
+    /// the row to write. The tables differ in their subject column's type.
+    search_slots: [*mut pg_sys::TupleTableSlot; 5],
+    found_slots: [*mut pg_sys::TupleTableSlot; 5],
+    new_slots: [*mut pg_sys::TupleTableSlot; 5],
+}
+
+impl Recording {
+    fn empty(t: Targets) -> Recording {
+        let none = pg_sys::Datum::from(0);
+        Recording {
+            t,
+            grant: true,
+            subject: none,
+            purpose: none,
+            state: none,
+            valid_until: None,
+            source: None,
+            recorded_at: 0,
+            recorded_by: none,
+            key: none,
+            lock_key: (0, 0),
+            active_until: 0,
+            readings: [None; 4],
+            prev_hash: None,
+            event_id: 0,
+            estate: std::ptr::null_mut(),
+            epq: std::ptr::null_mut(),
+            rels: [std::ptr::null_mut(); 5],
+            rris: [std::ptr::null_mut(); 5],
+            event_slot: std::ptr::null_mut(),
+            search_slots: [std::ptr::null_mut(); 5],
+            found_slots: [std::ptr::null_mut(); 5],
+            new_slots: [std::ptr::null_mut(); 5],
+        }
+    }
+}
+
+/// `privacy.event_being_recorded()`: the id of the event a grant or withdrawal of this session is
+/// inserting right now, else 0. The `applied` trigger's WHEN compares with it.
+#[pg_extern(volatile, parallel_unsafe)]
+pub fn event_being_recorded() -> i64 {
+    BEING_RECORDED.with(|b| b.get())
+}
+
+/// At the end of every transaction (from `hooks::xact_callback`): an error between setting and
+/// clearing the id leaves it set; an id never repeats, but clear it all the same.
+#[inline]
+pub fn on_xact() {
+    BEING_RECORDED.with(|b| {
+        if b.get() != 0 {
+            b.set(0)
+        }
+    });
+}
+
+fmgr_v1!(pg_finfo_grant_consent, pg_finfo_withdraw_consent, pg_finfo_ledger_lock);
+
+/// `privacy.grant_consent(subject text, purpose text, expires_at timestamptz, source text)
+/// RETURNS bigint`: records a grant; returns the event's id.
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr as declared in the extension's SQL (four arguments, not STRICT).
+#[no_mangle]
+pub unsafe extern "C-unwind" fn grant_consent(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: forwarded; argument 2 is expires_at, 3 the source.
+    unsafe { record(fcinfo, true, Some(2), 3) }
+}
+
+/// `privacy.withdraw_consent(subject text, purpose text, source text) RETURNS bigint`.
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr as declared in the extension's SQL (three arguments, not STRICT).
+#[no_mangle]
+pub unsafe extern "C-unwind" fn withdraw_consent(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: forwarded; argument 2 is the source.
+    unsafe { record(fcinfo, false, None, 2) }
+}
+
+/// The recording itself. This frame holds only raw values: the calls into `ffi` may raise, and
+/// the error then unwinds to PostgreSQL's handler, whose abort processing releases the locks,
+/// relations, snapshots, slots and memory taken here.
+#[inline(always)]
+unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Option<usize>, source_arg: usize) -> pg_sys::Datum {
+    // SAFETY: each helper is guarded and leaves `r` consistent; the unguarded calls get the
+    // pointers those helpers made, valid until `finish`.
+    unsafe {
+        let mut r = std::mem::MaybeUninit::<Recording>::uninit();
+        prepare(fcinfo, grant, expires_arg.map_or(-1, |a| a as i32), source_arg as i32, r.as_mut_ptr());
+        let mut r = r.assume_init();
+        let tag = chain_lock_tag(r.lock_key);
+        ffi::LockAcquire(&tag, pg_sys::ExclusiveLock as i32, false, false);
+        open(&mut r);
+        read_tail(&mut r);
+        // after the lock: a chain's ids increase
+        r.event_id = ffi::nextval_internal(r.t.sequence, false);
+        seal(&mut r);
+        // (a trigger of the ledger's may record consent itself: the outer id comes back after)
+        let outer = BEING_RECORDED.with(|b| b.replace(r.event_id));
+        ffi::ExecSimpleRelationInsert(r.rris[0], r.estate, r.event_slot);
+        BEING_RECORDED.with(|b| b.set(outer));
+        // a BEFORE trigger a DBA added may have skipped the event: then there is no state to write
+        let inserted = was_stored(r.event_slot);
+        for k in 0..KINDS.len() {
+            if r.readings[k].is_none() || !inserted {
+                continue;
+            }
+            let p = k + 1;
+            state_slots(&r, p);
+            let (rel, found, new) = (r.rels[p], r.found_slots[p], r.new_slots[p]);
+            if ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
+                if found_is_older(&r, found) {
+                    (*r.epq).origslot = new;
+                    ffi::ExecSimpleRelationUpdate(r.rris[p], r.estate, r.epq, found, new);
+                }
+            } else {
+                ffi::ExecSimpleRelationInsert(r.rris[p], r.estate, new);
+            }
+        }
+        // the foreign key's check and any AFTER trigger a DBA added fire here, as after an INSERT
+        ffi::AfterTriggerEndQuery(r.estate);
+        finish(&mut r);
+        if !inserted {
+            (*fcinfo).isnull = true;
+        }
+        pg_sys::Datum::from(r.event_id)
+    }
+}
+
+/// Whether the insert stored the row (the table gave it a tuple id).
+fn was_stored(slot: *mut pg_sys::TupleTableSlot) -> bool {
+    // SAFETY: the slot made in `open`, read after the insert; a block number and offset of 0
+    // is ItemPointerIsValid's "invalid".
+    unsafe { (*slot).tts_tid.ip_posid != 0 }
+}
+
+fn chain_lock_tag(key: (u32, u32)) -> pg_sys::LOCKTAG {
+    pg_sys::LOCKTAG {
+        // SAFETY: reading a backend global set at connection.
+        locktag_field1: unsafe { pg_sys::MyDatabaseId }.to_u32(),
+        locktag_field2: key.0,
+        locktag_field3: key.1,
+        locktag_field4: CHAIN_LOCK_CLASS,
+        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
+        locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
+    }
+}
+
+/// The first eight bytes of a subject key, as the lock's two fields.
+fn lock_key_of(key: &[u8]) -> (u32, u32) {
+    let word = |i: usize| u32::from_be_bytes([key[i], key[i + 1], key[i + 2], key[i + 3]]);
+    if key.len() >= 8 { (word(0), word(4)) } else { (0, 0) }
+}
+
+fn text_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Option<String> {
+    // SAFETY: fmgr's argument n, declared text in the SQL; NULL checked first.
+    unsafe {
+        if pgrx::pg_arg_is_null(fcinfo, n) {
+            return None;
+        }
+        let datum = pgrx::pg_getarg_datum_raw(fcinfo, n);
+        String::from_datum(datum, false)
+    }
+}
+
+fn text_datum(s: &str) -> pg_sys::Datum {
+    s.into_datum().unwrap_or(pg_sys::Datum::from(0))
+}
+
+/// Checks the arguments as the SQL version did (same errors, same order) and computes everything
+/// that does not depend on the chain's tail.
+#[pg_guard]
+unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: i32, source_arg: i32, out: *mut Recording) {
+    // the rows are written without an INSERT statement, whose executor would refuse this
+    // SAFETY: raises in a read-only transaction (or on a standby), as an INSERT would.
+    unsafe { pg_sys::PreventCommandIfReadOnly(if grant { c"grant_consent()" } else { c"withdraw_consent()" }.as_ptr()) };
+    let subject = text_arg(fcinfo, 0);
+    let purpose = text_arg(fcinfo, 1);
+    let (Some(subject), Some(purpose)) = (subject, purpose) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "subject and purpose are required",
+            "Pass the data subject's id and a purpose name.",
+        )
+    };
+    let Some(t) = TARGETS.with(|c| *c.get(find_targets)) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "the consent registry of pg_privacy is missing or incomplete in this database",
+            "Install the extension with CREATE EXTENSION pg_privacy, or update it with ALTER EXTENSION pg_privacy UPDATE.",
+        )
+    };
+    let reg = registry();
+    let Some(details) = reg.purpose_details.iter().find(|(name, _)| *name == purpose).map(|(_, d)| d) else {
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("purpose \"{purpose}\" does not exist"), "See SELECT * FROM privacy.purposes.")
+    };
+    let mut kinds: Vec<KeyKind> = reg.subjects.values().filter_map(|s| s.kind).collect();
+    kinds.sort_by_key(|k| k.name());
+    kinds.dedup();
+    let syntax = crate::pg::version::INTEGER_SYNTAX;
+    let bigint = parse_bigint(&subject, syntax);
+    let uuid = parse_uuid(&subject);
+    let uses = |k: KeyKind| kinds.contains(&k);
+    // some subject column must be able to hold the id (any id fits a text or pseudonym column)
+    let readable = kinds.is_empty()
+        || uses(KeyKind::Text)
+        || uses(KeyKind::Pseudonym)
+        || (uses(KeyKind::Bigint) && bigint.is_some())
+        || (uses(KeyKind::Uuid) && uuid.is_some());
+    if !readable {
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            format!("subject id \"{subject}\" cannot be read as any subject column's type ({})", names.join(", ")),
+            "Subject ids are the values the subject columns hold: see privacy.subject_tables.",
+        )
+    }
+    // SAFETY: fmgr's argument, declared timestamptz; NULL checked first.
+    let valid_until = (expires_arg >= 0 && !unsafe { pgrx::pg_arg_is_null(fcinfo, expires_arg as usize) })
+        .then(|| unsafe { pgrx::pg_getarg_datum_raw(fcinfo, expires_arg as usize) }.value() as i64);
+    // SAFETY: reads of the transaction's start time and the clock.
+    let (now, recorded_at) = unsafe { (pg_sys::GetCurrentTransactionStartTimestamp(), pg_sys::GetCurrentTimestamp()) };
+    if grant && valid_until.is_some_and(|v| v <= now) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "consent would expire before it is recorded",
+            "Pass a future expires_at, or none.",
+        )
+    }
+    let key: Vec<u8> = crate::keys::with_keyring(|ring| ring.pseudonym_digest(canonical_subject(&subject).as_bytes()).to_vec());
+    // Until when the event keeps consent active: never once withdrawn; else until its own expiry
+    // and its purpose's retention after it was recorded, whichever comes first (as
+    // privacy.consent_until, which the `applied` trigger uses).
+    let active_until = if !grant {
+        i64::MIN // -infinity
+    } else {
+        let mut until = valid_until.unwrap_or(i64::MAX); // infinity
+        if let Some(retention) = details.retention {
+            // SAFETY: timestamptz + interval through PostgreSQL's own operator function.
+            let lapse = unsafe {
+                pgrx::direct_function_call::<pgrx::datum::TimestampWithTimeZone>(
+                    pg_sys::timestamptz_pl_interval,
+                    &[Some(pg_sys::Datum::from(recorded_at)), retention.into_datum()],
+                )
+            }
+            .map_or(i64::MAX, pg_sys::TimestampTz::from);
+            until = until.min(lapse);
+        }
+        until
+    };
+    let readings = [
+        bigint.filter(|_| uses(KeyKind::Bigint)).map(pg_sys::Datum::from),
+        uuid.filter(|_| uses(KeyKind::Uuid)).and_then(|u| pgrx::Uuid::from_bytes(u).into_datum()),
+        uses(KeyKind::Text).then(|| text_datum(&subject)),
+        uses(KeyKind::Pseudonym).then(|| key.as_slice().into_datum()).flatten(),
+    ];
+    // SAFETY: the login role's name (it exists while the session does).
+    let recorded_by = unsafe {
+        let name = pg_sys::GetUserNameFromId(ffi::GetSessionUserId(), false);
+        pgrx::direct_function_call_as_datum(pg_sys::namein, &[Some(pg_sys::Datum::from(name))]).unwrap_or(pg_sys::Datum::from(0))
+    };
+    let source = if source_arg >= 0 { text_arg(fcinfo, source_arg as usize).map(|s| text_datum(&s)) } else { None };
+    // Events this command already wrote (an earlier call in the same statement) must be
+    // visible to the tail's read and the state rows' update.
+    // SAFETY: what SPI does before each statement of a volatile function.
+    unsafe { pg_sys::CommandCounterIncrement() };
+    let r = Recording {
+        t,
+        grant,
+        subject: text_datum(&subject),
+        purpose: text_datum(&purpose),
+        state: text_datum(if grant { "granted" } else { "withdrawn" }),
+        valid_until,
+        source,
+        recorded_at,
+        recorded_by,
+        lock_key: lock_key_of(&key),
+        key: key.as_slice().into_datum().unwrap_or(pg_sys::Datum::from(0)),
+        active_until,
+        readings,
+        ..Recording::empty(t)
+    };
+    // SAFETY: out points to the caller's Recording.
+    unsafe { out.write(r) };
+}
+
+/// Opens the ledger and the state tables written, and an executor state for them (as the apply
+/// worker's `create_edata_for_relation` does): a range-table entry per table, a result relation
+/// found by trigger processing, indexes opened, AFTER-trigger events collected for this call.
+#[pg_guard]
+unsafe extern "C-unwind" fn open(r: &mut Recording) {
+    // SAFETY: relations opened with the lock an INSERT takes, closed in `finish` (the lock is
+    // kept to the transaction's end); the executor state lives in its own memory context.
+    unsafe {
+        let estate = pg_sys::CreateExecutorState();
+        // what follows lives as long as the executor state (FreeExecutorState frees it), as an
+        // executor's does
+        let caller_context = pg_sys::MemoryContextSwitchTo((*estate).es_query_cxt);
+        // position 0: the ledger; k + 1: the state table of KINDS[k], if written
+        let mut at = vec![0usize];
+        at.extend((0..KINDS.len()).filter(|&k| r.readings[k].is_some()).map(|k| k + 1));
+        let relid_at = |p: usize| if p == 0 { r.t.event } else { r.t.states[p - 1] };
+        let mut rtable: *mut pg_sys::List = std::ptr::null_mut();
+        for &p in &at {
+            let rel = pg_sys::table_open(relid_at(p), pg_sys::RowExclusiveLock as i32);
+            let rte = pg_sys::palloc0(std::mem::size_of::<pg_sys::RangeTblEntry>()).cast::<pg_sys::RangeTblEntry>();
+            (*rte).type_ = pg_sys::NodeTag::T_RangeTblEntry;
+            (*rte).rtekind = pg_sys::RTEKind::RTE_RELATION;
+            (*rte).relid = relid_at(p);
+            (*rte).relkind = (*(*rel).rd_rel).relkind;
+            (*rte).rellockmode = pg_sys::RowExclusiveLock as i32;
+            rtable = pg_sys::lappend(rtable, rte.cast());
+            r.rels[p] = rel;
+        }
+        version::init_range_table(estate, rtable);
+        (*estate).es_output_cid = pg_sys::GetCurrentCommandId(true);
+        if pg_sys::ActiveSnapshotSet() {
+            (*estate).es_snapshot = pg_sys::GetActiveSnapshot();
+        }
+        for (i, &p) in at.iter().enumerate() {
+            let rri = pg_sys::palloc0(std::mem::size_of::<pg_sys::ResultRelInfo>()).cast::<pg_sys::ResultRelInfo>();
+            (*rri).type_ = pg_sys::NodeTag::T_ResultRelInfo;
+            // range-table index i + 1; trigger processing finds it in es_opened_result_relations
+            pg_sys::InitResultRelInfo(rri, r.rels[p], (i + 1) as pg_sys::Index, std::ptr::null_mut(), 0);
+            pg_sys::ExecOpenIndices(rri, false);
+            (*estate).es_opened_result_relations = pg_sys::lappend((*estate).es_opened_result_relations, rri.cast());
+            r.rris[p] = rri;
+        }
+        let desc = (*r.rels[0]).rd_att;
+        r.event_slot = pg_sys::ExecInitExtraTupleSlot(estate, desc, &pg_sys::TTSOpsVirtual);
+        for &p in &at[1..] {
+            let desc = (*r.rels[p]).rd_att;
+            r.search_slots[p] = pg_sys::ExecInitExtraTupleSlot(estate, desc, &pg_sys::TTSOpsVirtual);
+            r.new_slots[p] = pg_sys::ExecInitExtraTupleSlot(estate, desc, &pg_sys::TTSOpsVirtual);
+            r.found_slots[p] = pg_sys::table_slot_create(r.rels[p], &mut (*estate).es_tupleTable);
+        }
+        r.epq = pg_sys::palloc0(std::mem::size_of::<pg_sys::EPQState>()).cast();
+        version::eval_plan_qual_init(r.epq, estate);
+        r.estate = estate;
+        pg_sys::MemoryContextSwitchTo(caller_context);
+        pg_sys::AfterTriggerBeginQuery();
+    }
+}
+
+/// The chain's tail: the hash of the subject's event with the highest id, read with the latest
+/// snapshot (the chain lock is held, so every earlier event of the subject has committed).
+#[pg_guard]
+unsafe extern "C-unwind" fn read_tail(r: &mut Recording) {
+    // SAFETY: forwarded; the ledger is open.
+    r.prev_hash = unsafe { last_event(r) }.and_then(|(_, hash)| hash);
+}
+
+/// The id and hash of the subject's last event (latest snapshot), if it has one.
+unsafe fn last_event(r: &Recording) -> Option<(i64, Option<pg_sys::Datum>)> {
+    // SAFETY: an index scan of the open ledger under a registered snapshot, ended here; the hash
+    // is copied out of the buffer before the slot is dropped.
+    unsafe {
+        let heap = r.rels[0];
+        let index = pg_sys::index_open(r.t.event_key_index, pg_sys::AccessShareLock as i32);
+        let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
+        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        pg_sys::ScanKeyInit(&mut key, 1, pg_sys::BTEqualStrategyNumber as u16, pg_sys::Oid::from(pg_sys::F_BYTEAEQ), r.key);
+        let scan = version::index_beginscan(heap, index, snapshot, 1);
+        pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
+        let slot = pg_sys::table_slot_create(heap, std::ptr::null_mut());
+        let mut last = None;
+        if pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::BackwardScanDirection, slot) {
+            let (id, hash) = (r.t.event_id as usize, r.t.hash as usize);
+            pg_sys::slot_getsomeattrs_int(slot, id.max(hash) as i32);
+            let value = |att: usize| (!*(*slot).tts_isnull.add(att - 1)).then(|| *(*slot).tts_values.add(att - 1));
+            let hash = value(hash).map(|d| pg_sys::Datum::from(pg_sys::pg_detoast_datum_copy(d.cast_mut_ptr())));
+            last = value(id).map(|d| (d.value() as i64, hash));
+        }
+        pg_sys::ExecDropSingleTupleTableSlot(slot);
+        pg_sys::index_endscan(scan);
+        pg_sys::UnregisterSnapshot(snapshot);
+        pg_sys::index_close(index, pg_sys::NoLock as i32);
+        last
+    }
+}
+
+/// Hashes the event and fills the ledger row.
+#[pg_guard]
+unsafe extern "C-unwind" fn seal(r: &mut Recording) {
+    // SAFETY: datums read back as the types the Recording built them with.
+    unsafe {
+        let key: &[u8] = <&[u8]>::from_datum(r.key, false).unwrap_or_default();
+        let prev: Option<&[u8]> = r.prev_hash.and_then(|d| <&[u8]>::from_datum(d, false));
+        let purpose = String::from_datum(r.purpose, false).unwrap_or_default();
+        let state = if r.grant { "granted" } else { "withdrawn" };
+        let by = CStr::from_ptr(r.recorded_by.cast_mut_ptr::<std::ffi::c_char>()).to_string_lossy().into_owned();
+        let source = r.source.and_then(|d| String::from_datum(d, false));
+        let event = LedgerEvent {
+            event_id: r.event_id,
+            subject_key: key,
+            purpose: &purpose,
+            state,
+            valid_until: r.valid_until,
+            recorded_at: r.recorded_at,
+            recorded_by: &by,
+            source: source.as_deref(),
+        };
+        let hash = event_hash(prev, &event).as_slice().into_datum().unwrap_or(pg_sys::Datum::from(0));
+        let t = r.t;
+        let slot = r.event_slot;
+        let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+        for i in 0..natts {
+            *(*slot).tts_isnull.add(i) = true;
+            *(*slot).tts_values.add(i) = pg_sys::Datum::from(0);
+        }
+        let put = |att: i16, value: Option<pg_sys::Datum>| {
+            let i = (att - 1) as usize;
+            if i < natts {
+                *(*slot).tts_isnull.add(i) = value.is_none();
+                *(*slot).tts_values.add(i) = value.unwrap_or(pg_sys::Datum::from(0));
+            }
+        };
+        put(t.event_id, Some(pg_sys::Datum::from(r.event_id)));
+        put(t.subject, Some(r.subject));
+        put(t.purpose, Some(r.purpose));
+        put(t.state, Some(r.state));
+        put(t.valid_until, r.valid_until.map(pg_sys::Datum::from));
+        put(t.recorded_at, Some(pg_sys::Datum::from(r.recorded_at)));
+        put(t.recorded_by, Some(r.recorded_by));
+        put(t.source, r.source);
+        put(t.subject_key, Some(r.key));
+        put(t.prev_hash, r.prev_hash);
+        put(t.hash, Some(hash));
+        pg_sys::ExecStoreVirtualTuple(slot);
+    }
+}
+
+/// The state row of the table at position `p` (the reading `KINDS[p - 1]`): the key to find it
+/// by and the row to write.
+#[pg_guard]
+unsafe extern "C-unwind" fn state_slots(r: &Recording, p: usize) {
+    // SAFETY: virtual slots of that table's shape, made in `open`.
+    unsafe {
+        let [purpose, subject, active_until, event_id] = r.t.state_cols;
+        for slot in [r.search_slots[p], r.new_slots[p]] {
+            if let Some(clear) = (*(*slot).tts_ops).clear {
+                clear(slot);
+            }
+            let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+            for i in 0..natts {
+                *(*slot).tts_isnull.add(i) = true;
+                *(*slot).tts_values.add(i) = pg_sys::Datum::from(0);
+            }
+            let put = |att: i16, value: pg_sys::Datum| {
+                *(*slot).tts_isnull.add((att - 1) as usize) = false;
+                *(*slot).tts_values.add((att - 1) as usize) = value;
+            };
+            put(purpose, r.purpose);
+            put(subject, r.readings[p - 1].unwrap_or(pg_sys::Datum::from(0)));
+            if slot == r.new_slots[p] {
+                put(active_until, pg_sys::Datum::from(r.active_until));
+                put(event_id, pg_sys::Datum::from(r.event_id));
+            }
+            pg_sys::ExecStoreVirtualTuple(slot);
+        }
+    }
+}
+
+/// Whether the state row found holds an older event than this one (a later event always wins).
+#[pg_guard]
+unsafe extern "C-unwind" fn found_is_older(r: &Recording, found: *mut pg_sys::TupleTableSlot) -> bool {
+    // SAFETY: the slot holds the row RelationFindReplTupleByIndex found and locked.
+    unsafe {
+        let att = r.t.state_cols[3] as i32;
+        pg_sys::slot_getsomeattrs_int(found, att);
+        let i = (att - 1) as usize;
+        *(*found).tts_isnull.add(i) || ((*(*found).tts_values.add(i)).value() as i64) < r.event_id
+    }
+}
+
+/// A state table's primary key (the index the row is found by).
+#[pg_guard]
+unsafe extern "C-unwind" fn state_index(rel: pg_sys::Relation) -> pg_sys::Oid {
+    // SAFETY: an open relation; the relcache knows its primary key and id.
+    let (index, relid) = unsafe { (version::primary_key_index(rel), (*rel).rd_id) };
+    if index == pg_sys::InvalidOid {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("{} has no primary key", catalog::relation_name(relid)),
+            "Update the extension: ALTER EXTENSION pg_privacy UPDATE.",
+        )
+    }
+    index
+}
+
+/// Releases what `open` took (the relations' locks are kept to the transaction's end).
+#[pg_guard]
+unsafe extern "C-unwind" fn finish(r: &mut Recording) {
+    // SAFETY: everything here was made by `open` and is released once.
+    unsafe {
+        pg_sys::EvalPlanQualEnd(r.epq);
+        pg_sys::ExecCloseResultRelations(r.estate);
+        pg_sys::ExecResetTupleTable((*r.estate).es_tupleTable, false);
+        pg_sys::FreeExecutorState(r.estate);
+        for rel in r.rels {
+            if !rel.is_null() {
+                pg_sys::table_close(rel, pg_sys::NoLock as i32);
+            }
+        }
+    }
+}
+
+/// `privacy.ledger_lock(key bytea, event_id bigint) RETURNS bytea`, for events inserted without
+/// a hash (the `chained` trigger: the 0.1.0 update's replay, a superuser's INSERT): takes the
+/// subject's chain lock and returns the chain's last hash (NULL for a new subject). The event's
+/// id was given before the lock; one not above the chain's last is refused rather than chained
+/// out of order.
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr as declared in the extension's SQL (STRICT).
+#[no_mangle]
+pub unsafe extern "C-unwind" fn ledger_lock(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: STRICT (bytea, bigint); the frame holds only raw values around the lock.
+    unsafe {
+        let mut r = std::mem::MaybeUninit::<Recording>::uninit();
+        tail_only(fcinfo, r.as_mut_ptr());
+        let mut r = r.assume_init();
+        let tag = chain_lock_tag(r.lock_key);
+        ffi::LockAcquire(&tag, pg_sys::ExclusiveLock as i32, false, false);
+        tail_hash(&mut r);
+        match r.prev_hash {
+            Some(d) => d,
+            None => {
+                (*fcinfo).isnull = true;
+                pg_sys::Datum::from(0)
+            }
+        }
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn tail_only(fcinfo: pg_sys::FunctionCallInfo, out: *mut Recording) {
+    let Some(t) = TARGETS.with(|c| *c.get(find_targets)) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "the consent registry of pg_privacy is missing or incomplete in this database",
+            "Install the extension with CREATE EXTENSION pg_privacy, or update it with ALTER EXTENSION pg_privacy UPDATE.",
+        )
+    };
+    // SAFETY: argument 0 is a non-NULL bytea (STRICT).
+    let key = unsafe { pgrx::pg_getarg_datum_raw(fcinfo, 0) };
+    // SAFETY: as above.
+    let bytes: Vec<u8> = unsafe { <&[u8]>::from_datum(key, false) }.unwrap_or_default().to_vec();
+    // rows this command inserted (an INSERT ... SELECT of several events) must be seen
+    // SAFETY: as SPI does before each statement.
+    unsafe { pg_sys::CommandCounterIncrement() };
+    // SAFETY: argument 1 is a non-NULL bigint (STRICT): the id the event was given.
+    let event_id = unsafe { pgrx::pg_getarg_datum_raw(fcinfo, 1) }.value() as i64;
+    let r = Recording {
+        key: bytes.as_slice().into_datum().unwrap_or(pg_sys::Datum::from(0)),
+        lock_key: lock_key_of(&bytes),
+        event_id,
+        ..Recording::empty(t)
+    };
+    // SAFETY: out points to the caller's Recording.
+    unsafe { out.write(r) };
+}
+
+/// The chain's last hash for `ledger_lock`, refusing an event id not above the chain's last.
+#[pg_guard]
+unsafe extern "C-unwind" fn tail_hash(r: &mut Recording) {
+    let event_id = r.event_id;
+    // SAFETY: the ledger opened for the read and closed again (its lock kept).
+    unsafe {
+        r.rels[0] = pg_sys::table_open(r.t.event, pg_sys::AccessShareLock as i32);
+        let last = last_event(r);
+        pg_sys::table_close(r.rels[0], pg_sys::NoLock as i32);
+        r.prev_hash = last.and_then(|(_, hash)| hash);
+        let last = last.map(|(id, _)| id);
+        if let Some(last) = last.filter(|&last| event_id <= last) {
+            raise(
+                PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+                format!("consent event {event_id} would follow event {last} of the same subject"),
+                "A subject's events are chained in id order: insert it again (it gets a new id), or record consent with privacy.grant_consent().",
+            )
+        }
+    }
+}
