@@ -328,6 +328,16 @@ fn text_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Option<String> {
     }
 }
 
+/// An id as messages show it, quoted: whole up to 64 characters, else its start and its length (an
+/// id of a megabyte would otherwise fill the message and the server log).
+fn shown_id(id: &str) -> String {
+    const SHOWN: usize = 64;
+    match id.char_indices().nth(SHOWN) {
+        None => format!("\"{id}\""),
+        Some((end, _)) => format!("\"{}...\" ({} characters)", &id[..end], id.chars().count()),
+    }
+}
+
 fn text_datum(s: &str) -> pg_sys::Datum {
     s.into_datum().unwrap_or(pg_sys::Datum::from(0))
 }
@@ -376,7 +386,7 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
         let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
-            format!("subject id \"{subject}\" cannot be read as any subject column's type ({})", names.join(", ")),
+            format!("subject id {} cannot be read as any subject column's type ({})", shown_id(&subject), names.join(", ")),
             "Subject ids are the values the subject columns hold: see privacy.subject_tables.",
         )
     }

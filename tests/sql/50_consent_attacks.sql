@@ -72,6 +72,9 @@ SELECT privacy.grant_consent('0x2D', 'newsletter');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT privacy.grant_consent('alice', 'newsletter');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a long id is shown by its start and length, not whole
+SELECT privacy.grant_consent(repeat('x', 100000), 'newsletter');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT privacy.grant_consent(' +0045 ', 'newsletter') > 0 AS accepted;
 \c privacy_e2e postgres
 DROP DATABASE privacy_ids;
