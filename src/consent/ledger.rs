@@ -72,6 +72,11 @@ fn ledger_event_hash(
 /// input of the caller's choice); the extension's own functions call it.
 #[pg_extern(stable, parallel_safe)]
 fn ledger_subject_key(subject: &str) -> Vec<u8> {
+    subject_key(subject)
+}
+
+/// The key a subject is chained under (see `ledger_subject_key`); `grant_consent` computes it too.
+pub(crate) fn subject_key(subject: &str) -> Vec<u8> {
     let canonical = super::registry::canonical_subject(subject);
     crate::keys::with_keyring(|ring| ring.pseudonym_digest(canonical.as_bytes()).to_vec())
 }

@@ -49,7 +49,7 @@ use pgrx::prelude::*;
 use privacy_core::ledger::{event_hash, LedgerEvent};
 use privacy_core::subject::{parse_bigint, parse_uuid};
 
-use super::registry::{canonical_subject, registry, KeyKind};
+use super::registry::{registry, KeyKind};
 use crate::pg::cache::{watch_relation, Cached, Class};
 use crate::pg::catalog;
 use crate::pg::errors::raise;
@@ -369,9 +369,7 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
     let Some(details) = reg.purpose_details.iter().find(|(name, _)| *name == purpose).map(|(_, d)| d) else {
         raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("purpose \"{purpose}\" does not exist"), "See SELECT * FROM privacy.purposes.")
     };
-    let mut kinds: Vec<KeyKind> = reg.subjects.values().filter_map(|s| s.kind).collect();
-    kinds.sort_by_key(|k| k.name());
-    kinds.dedup();
+    let kinds = &reg.kinds;
     let syntax = crate::pg::version::INTEGER_SYNTAX;
     let bigint = parse_bigint(&subject, syntax);
     let uuid = parse_uuid(&subject);
@@ -402,7 +400,7 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
             "Pass a future expires_at, or none.",
         )
     }
-    let key: Vec<u8> = crate::keys::with_keyring(|ring| ring.pseudonym_digest(canonical_subject(&subject).as_bytes()).to_vec());
+    let key = super::ledger::subject_key(&subject);
     // Until when the event keeps consent active: never once withdrawn; else until its own expiry
     // and its purpose's retention after it was recorded, whichever comes first (as
     // privacy.consent_until, which the `applied` trigger uses).

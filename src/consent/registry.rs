@@ -114,6 +114,8 @@ pub struct Registry {
     pub subjects: HashMap<pg_sys::Oid, SubjectTable>,
     /// (role, purpose)
     pub role_purposes: Vec<(pg_sys::Oid, String)>,
+    /// The readings the subject columns use, by name (the current-state tables kept).
+    pub kinds: Vec<KeyKind>,
 }
 
 backend_local! {
@@ -191,6 +193,9 @@ fn load() -> Registry {
             reg.role_purposes.push((oid, purpose));
         }
     });
+    reg.kinds = reg.subjects.values().filter_map(|s| s.kind).collect();
+    reg.kinds.sort_by_key(|k| k.name());
+    reg.kinds.dedup();
     reg
 }
 
@@ -236,11 +241,7 @@ pub(crate) fn canonical_subject(subject: &str) -> String {
 /// `privacy.subject_id_kinds()`: the readings the declared subject columns use.
 #[pg_extern(stable, parallel_safe)]
 fn subject_id_kinds() -> Vec<String> {
-    let reg = registry();
-    let mut kinds: Vec<String> = reg.subjects.values().filter_map(|s| s.kind).map(|k| k.name().to_owned()).collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
+    registry().kinds.iter().map(|k| k.name().to_owned()).collect()
 }
 
 extension_sql!(
