@@ -30,3 +30,23 @@ report_alternating() {
   echo "$1 tps: $a_list (median $ma); $2 tps: $b_list (median $mb)"
   echo "ratio: $(ratio "$ma" "$mb") (target $3)"
 }
+
+# The ungoverned select-only workload (issue 11) on the cluster PGHOST/PGPORT point at: database
+# `sel`, pgbench scale 10, and `clerk`, an ordinary login pg_privacy does not govern.
+setup_select() {
+  psql -X -q -d postgres -c "CREATE DATABASE sel"
+  pgbench -q -i -s 10 sel >/dev/null 2>&1
+  psql -X -q -d sel -c "CREATE ROLE clerk LOGIN" -c "GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO clerk" -c "VACUUM ANALYZE"
+}
+
+# What makes the library do its work in `sel` although clerk is not governed: the extension, a
+# masking rule on another table and a masked role.
+setup_select_rules() {
+  psql -X -q -v ON_ERROR_STOP=1 -d sel <<'SQL'
+CREATE EXTENSION pg_privacy;
+CREATE TABLE people (id int PRIMARY KEY, email text);
+SECURITY LABEL FOR privacy ON COLUMN people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+CREATE ROLE analyst;
+SECURITY LABEL FOR privacy ON ROLE analyst IS 'MASKED';
+SQL
+}

@@ -30,20 +30,9 @@ TRANSACTIONS=${TRANSACTIONS:-3000}
 
 with=instr-with plain=instr-plain
 trap 'cluster_stop "$with"; cluster_stop "$plain"' EXIT
-setup_select() {
-  psql -X -q -d postgres -c "CREATE DATABASE sel"
-  pgbench -q -i -s 10 sel >/dev/null 2>&1
-  psql -X -q -d sel -c "CREATE ROLE clerk LOGIN" -c "GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO clerk" -c "VACUUM ANALYZE"
-}
 cluster_start "$with" "jit = off" "max_parallel_workers_per_gather = 0" "autovacuum = off"
 setup_select
-psql -X -q -v ON_ERROR_STOP=1 -d sel <<'SQL'
-CREATE EXTENSION pg_privacy;
-CREATE TABLE people (id int PRIMARY KEY, email text);
-SECURITY LABEL FOR privacy ON COLUMN people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
-CREATE ROLE analyst;
-SECURITY LABEL FOR privacy ON ROLE analyst IS 'MASKED';
-SQL
+setup_select_rules
 cluster_stop "$with"
 cluster_start "$plain" "jit = off" "max_parallel_workers_per_gather = 0" "autovacuum = off" "shared_preload_libraries = ''"
 setup_select
