@@ -9,8 +9,8 @@
 //! (`executor/execReplication.c`): `ExecSimpleRelationInsert` checks the table's constraints,
 //! computes its generated columns, inserts into every index and fires its row-level triggers and
 //! foreign-key checks as an INSERT does (statement-level triggers do not fire, as for logical
-//! replication; a BEFORE trigger that changes the row breaks its hash, which `verify_ledger`
-//! shows); `RelationFindReplTupleByIndex` finds a state row by primary key with
+//! replication; a BEFORE trigger that changes the row is refused, see [`refuse_changed_event`]);
+//! `RelationFindReplTupleByIndex` finds a state row by primary key with
 //! a dirty snapshot and locks it, waiting for and retrying after a concurrent writer;
 //! `ExecSimpleRelationUpdate` replaces it. No privilege is checked on the tables or the id
 //! sequence: the functions' EXECUTE privilege is the gate, as it was for the SECURITY DEFINER SQL
@@ -163,6 +163,10 @@ struct Recording {
     rels: [pg_sys::Relation; 5],
     rris: [*mut pg_sys::ResultRelInfo; 5],
     event_slot: *mut pg_sys::TupleTableSlot,
+    /// The event's columns as sealed (palloc'd copies of the slot's arrays), to see afterwards
+    /// whether a BEFORE trigger changed the row.
+    sealed_values: *mut pg_sys::Datum,
+    sealed_nulls: *mut bool,
     /// Per state table (same positions as `rels`): the key to find its row by, the row found,
     /// the row to write. The tables differ in their subject column's type.
     search_slots: [*mut pg_sys::TupleTableSlot; 5],
@@ -194,6 +198,8 @@ impl Recording {
             rels: [std::ptr::null_mut(); 5],
             rris: [std::ptr::null_mut(); 5],
             event_slot: std::ptr::null_mut(),
+            sealed_values: std::ptr::null_mut(),
+            sealed_nulls: std::ptr::null_mut(),
             search_slots: [std::ptr::null_mut(); 5],
             found_slots: [std::ptr::null_mut(); 5],
             new_slots: [std::ptr::null_mut(); 5],
@@ -266,6 +272,9 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         BEING_RECORDED.with(|b| b.set(outer));
         // a BEFORE trigger a DBA added may have skipped the event: then there is no state to write
         let inserted = was_stored(r.event_slot);
+        if inserted {
+            refuse_changed_event(&r);
+        }
         for k in 0..KINDS.len() {
             if r.readings[k].is_none() || !inserted {
                 continue;
@@ -289,6 +298,52 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
             (*fcinfo).isnull = true;
         }
         pg_sys::Datum::from(r.event_id)
+    }
+}
+
+/// Refuses an event a BEFORE trigger on the ledger changed. The hash was computed over the row as
+/// sealed, and the current-state rows are written from the same values: a changed row would
+/// break its chain (`verify_ledger` would report it as tampered with) and leave the consent
+/// filters reading values the ledger does not hold. A trigger may still skip an event (RETURN
+/// NULL); what is recorded is changed through the functions' arguments or the purpose's
+/// retention.
+#[pg_guard]
+unsafe extern "C-unwind" fn refuse_changed_event(r: &Recording) {
+    // SAFETY: the event slot after ExecSimpleRelationInsert holds the row as stored (a trigger's
+    // new row is stored into it, generated columns computed in it); sealed_* are seal's copies of
+    // the same slot's arrays, natts long.
+    unsafe {
+        let slot = r.event_slot;
+        let desc = (*slot).tts_tupleDescriptor;
+        let natts = (*desc).natts as usize;
+        // (slot_getsomeattrs: a virtual slot already holds every column)
+        if ((*slot).tts_nvalid as usize) < natts {
+            pg_sys::slot_getsomeattrs_int(slot, natts as i32);
+        }
+        for i in 0..natts {
+            let att = version::tuple_desc_attr(desc, i);
+            if (*att).attisdropped || version::is_generated((*att).attgenerated as u8) {
+                continue;
+            }
+            let (was_null, is_null) = (*r.sealed_nulls.add(i), *(*slot).tts_isnull.add(i));
+            let same = match (was_null, is_null) {
+                (true, true) => true,
+                (false, false) => {
+                    ffi::datum_image_eq(*r.sealed_values.add(i), *(*slot).tts_values.add(i), (*att).attbyval, (*att).attlen as i32)
+                }
+                _ => false,
+            };
+            if !same {
+                let column = CStr::from_ptr((*att).attname.data.as_ptr()).to_string_lossy().into_owned();
+                raise(
+                    PgSqlErrorCode::ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION,
+                    format!("a trigger on privacy.consent_event changed column \"{column}\" of the event being recorded"),
+                    "Consent events are hash-chained as recorded, and the consent filters read the same values: a BEFORE \
+                     trigger on the ledger may skip an event (RETURN NULL) but not change it. Record what should hold \
+                     through grant_consent's arguments, or bound it with the purpose's retention.",
+                );
+            }
+        }
     }
 }
 
@@ -600,6 +655,11 @@ unsafe extern "C-unwind" fn seal(r: &mut Recording) {
         put(t.prev_hash, r.prev_hash);
         put(t.hash, Some(hash));
         pg_sys::ExecStoreVirtualTuple(slot);
+        // what the hash covers and the state rows will hold, kept to compare after the insert
+        r.sealed_values = pg_sys::palloc(natts.max(1) * std::mem::size_of::<pg_sys::Datum>()) as *mut pg_sys::Datum;
+        r.sealed_nulls = pg_sys::palloc(natts.max(1)) as *mut bool;
+        std::ptr::copy_nonoverlapping((*slot).tts_values, r.sealed_values, natts);
+        std::ptr::copy_nonoverlapping((*slot).tts_isnull, r.sealed_nulls, natts);
     }
 }
 

@@ -136,4 +136,9 @@ unsafe extern "C-unwind" {
     /// The next value of a sequence (commands/sequence.h, which pgrx does not bind), without the
     /// caller's privilege check: the consent ledger's ids (`crate::consent::record`).
     pub fn nextval_internal(relid: pg_sys::Oid, check_permissions: bool) -> i64;
+
+    /// Whether two datums of one type hold the same image (utils/datum.h, which pgrx does not
+    /// bind): varlenas compared by content whatever their header (a value read back from a stored
+    /// tuple has a short header where the one built in memory had a long one).
+    pub fn datum_image_eq(value1: pg_sys::Datum, value2: pg_sys::Datum, typ_by_val: bool, typ_len: std::ffi::c_int) -> bool;
 }

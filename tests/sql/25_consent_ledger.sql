@@ -94,6 +94,22 @@ SELECT privacy.grant_consent('782', 'analytics', source => 'skipped') IS NULL AS
 SELECT count(*) AS events FROM privacy.consent_event WHERE source = 'skipped';
 SELECT count(*) AS state_rows FROM privacy.consent_bigint WHERE subject = 782;
 ROLLBACK;
+-- ... and one that changes the event is refused, nothing recorded (the hash covers the row as
+-- sealed, and the state rows would hold values the ledger does not)
+BEGIN;
+CREATE FUNCTION public.ledger_cap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.valid_until := now() + interval '1 day'; RETURN NEW; END $$;
+CREATE TRIGGER cap BEFORE INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_cap();
+SAVEPOINT s;
+SELECT privacy.grant_consent('784', 'analytics', expires_at => now() + interval '1 year', source => 'capped');
+ROLLBACK TO s;
+SELECT count(*) AS events FROM privacy.consent_event WHERE source = 'capped';
+SELECT count(*) AS state_rows FROM privacy.consent_bigint WHERE subject = 784;
+-- control: the same trigger returning the row unchanged lets the grant through
+CREATE OR REPLACE FUNCTION public.ledger_cap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+SELECT privacy.grant_consent('784', 'analytics', expires_at => now() + interval '1 year', source => 'capped') > 0 AS recorded;
+SELECT count(*) AS state_rows FROM privacy.consent_bigint WHERE subject = 784 AND active_until > now() + interval '300 days';
+ROLLBACK;
 -- a read-only transaction cannot record consent (it could not INSERT either)
 BEGIN READ ONLY;
 SELECT privacy.grant_consent('783', 'analytics');
