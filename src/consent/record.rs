@@ -156,6 +156,13 @@ struct Recording {
     /// Per state table (KINDS order): the subject's reading, if that table is written.
     readings: [Option<pg_sys::Datum>; 4],
     prev_hash: Option<pg_sys::Datum>,
+    /// Whether the subject had any event before this one. Without one it has no row in the bigint,
+    /// text or pseudonym state tables either (rows are written for events, erasure keeps the
+    /// events, and each of those readings belongs to one subject key: ids reading as the same
+    /// bigint share their canonical spelling), so those are inserted without being looked for
+    /// first. Not the uuid table: "00000000000000000000000000000001" reads as the bigint 1 (its
+    /// key) and as the same uuid as "00000000-0000-0000-0000-000000000001" (another key).
+    has_tail: bool,
     event_id: i64,
     estate: *mut pg_sys::EState,
     epq: *mut pg_sys::EPQState,
@@ -192,6 +199,7 @@ impl Recording {
             active_until: 0,
             readings: [None; 4],
             prev_hash: None,
+            has_tail: false,
             event_id: 0,
             estate: std::ptr::null_mut(),
             epq: std::ptr::null_mut(),
@@ -282,7 +290,7 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
             let p = k + 1;
             state_slots(&r, p);
             let (rel, found, new) = (r.rels[p], r.found_slots[p], r.new_slots[p]);
-            if ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
+            if (r.has_tail || KINDS[k] == KeyKind::Uuid) && ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
                 if found_is_older(&r, found) {
                     (*r.epq).origslot = new;
                     ffi::ExecSimpleRelationUpdate(r.rris[p], r.estate, r.epq, found, new);
@@ -575,7 +583,9 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
 #[pg_guard]
 unsafe extern "C-unwind" fn read_tail(r: &mut Recording) {
     // SAFETY: forwarded; the ledger is open.
-    r.prev_hash = unsafe { last_event(r) }.and_then(|(_, hash)| hash);
+    let last = unsafe { last_event(r) };
+    r.has_tail = last.is_some();
+    r.prev_hash = last.and_then(|(_, hash)| hash);
 }
 
 /// The id and hash of the subject's last event (latest snapshot), if it has one.

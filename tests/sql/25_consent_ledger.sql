@@ -13,6 +13,14 @@ SELECT privacy.grant_consent('777', 'analytics', source => 'spelling two') > 0 A
 SELECT count(DISTINCT subject_key) AS chains, count(*) AS events,
        count(*) FILTER (WHERE prev_hash IS NOT NULL) AS linked
 FROM privacy.consent_event WHERE source LIKE 'spelling%';
+-- an id that reads both as a bigint and as a uuid is chained under its bigint (787); the uuid's
+-- own spelling is another chain, yet the uuid state row they share holds the later event
+SELECT privacy.grant_consent('00000000000000000000000000000787', 'analytics', source => 'as digits') > 0 AS ok;
+SELECT privacy.withdraw_consent('00000000-0000-0000-0000-000000000787', 'analytics', source => 'as uuid') > 0 AS ok;
+SELECT count(DISTINCT subject_key) AS chains FROM privacy.consent_event WHERE source IN ('as digits', 'as uuid');
+SELECT active_until > now() AS uuid_active FROM privacy.consent_uuid
+WHERE purpose = 'analytics' AND subject = '00000000-0000-0000-0000-000000000787';
+SELECT active_until > now() AS bigint_active FROM privacy.consent_bigint WHERE purpose = 'analytics' AND subject = 787;
 -- an auditor recomputes every hash from the ledger alone, with the public function
 SELECT bool_and(hash = privacy.ledger_event_hash(prev_hash, event_id, subject_key, purpose, state, valid_until,
                                                 recorded_at, recorded_by, source)) AS recomputed
