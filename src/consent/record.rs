@@ -91,6 +91,9 @@ struct Targets {
     /// event_id), the same in each.
     states: [pg_sys::Oid; 4],
     state_cols: [i16; 4],
+    /// The ledger's own `chained` and `applied` triggers (InvalidOid where missing), left out of
+    /// the recordings' trigger lists: see [`without_own_triggers`].
+    own_triggers: [pg_sys::Oid; 2],
 }
 
 fn find_targets() -> Option<Targets> {
@@ -129,6 +132,7 @@ fn find_targets() -> Option<Targets> {
         hash: col(c"hash"),
         states,
         state_cols: [state_col(c"purpose"), state_col(c"subject"), state_col(c"active_until"), state_col(c"event_id")],
+        own_triggers: own_ledger_triggers(event, nsp),
     };
     // dropping or changing one of them (DROP EXTENSION, an update) finds them again
     for relid in std::iter::once(event).chain(states) {
@@ -136,6 +140,79 @@ fn find_targets() -> Option<Targets> {
     }
     let all = [t.event_id, t.subject, t.purpose, t.state, t.valid_until, t.recorded_at, t.recorded_by, t.source, t.subject_key, t.prev_hash, t.hash];
     (all.iter().chain(t.state_cols.iter()).all(|&a| a > 0)).then_some(t)
+}
+
+/// The ledger's `chained` and `applied` triggers: by name, calling the extension's own function
+/// of that name (a trigger a DBA names alike on the ledger is not one of them).
+fn own_ledger_triggers(event: pg_sys::Oid, nsp: pg_sys::Oid) -> [pg_sys::Oid; 2] {
+    let mut out = [pg_sys::InvalidOid; 2];
+    // SAFETY: the relcache entry is held open while its trigger descriptor is read; the function
+    // lookups return NULL/InvalidOid for a missing function.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(event);
+        if rel.is_null() {
+            return out;
+        }
+        let td = (*rel).trigdesc;
+        for i in 0..if td.is_null() { 0 } else { (*td).numtriggers as usize } {
+            let tg = &*(*td).triggers.add(i);
+            let (at, function) = match CStr::from_ptr(tg.tgname).to_bytes() {
+                b"chained" => (0, c"consent_event_chained"),
+                b"applied" => (1, c"consent_event_applied"),
+                _ => continue,
+            };
+            let name = pg_sys::get_func_name(tg.tgfoid);
+            if !name.is_null() && CStr::from_ptr(name) == function && pg_sys::get_func_namespace(tg.tgfoid) == nsp {
+                out[at] = tg.tgoid;
+            }
+        }
+        pg_sys::RelationClose(rel);
+    }
+    out
+}
+
+/// Leaves the ledger's own triggers out of a recording's copy of its trigger list. They exist for
+/// events inserted any other way (`chained` hashes an event that has no hash, `applied` writes
+/// the state of an event not being recorded here); for a recorded event their WHEN conditions
+/// are always false, yet PostgreSQL would read those conditions from the catalog's text for every
+/// recording's fresh executor state and evaluate them. Triggers a DBA adds, and the foreign key's,
+/// stay.
+///
+/// # Safety
+/// `td` is NULL or the ResultRelInfo's own copy of the trigger list (InitResultRelInfo makes
+/// one), before any trigger of it ran.
+unsafe fn without_own_triggers(td: *mut pg_sys::TriggerDesc, own: [pg_sys::Oid; 2]) {
+    if td.is_null() {
+        return;
+    }
+    // SAFETY: see the function's contract; entries are moved within the array, their strings
+    // and arrays (allocated apart) stay where they are.
+    unsafe {
+        let n = (*td).numtriggers as usize;
+        let mut kept = 0;
+        for i in 0..n {
+            let tgoid = (*(*td).triggers.add(i)).tgoid;
+            if tgoid != pg_sys::InvalidOid && own.contains(&tgoid) {
+                continue;
+            }
+            if kept != i {
+                std::ptr::copy_nonoverlapping((*td).triggers.add(i), (*td).triggers.add(kept), 1);
+            }
+            kept += 1;
+        }
+        (*td).numtriggers = kept as i32;
+        // Only two of the list's flags can change: ours are a BEFORE and an AFTER row trigger on
+        // INSERT (and nothing else).
+        let row_insert = |tgtype: u32, before: bool| {
+            tgtype & pg_sys::TRIGGER_TYPE_ROW != 0
+                && tgtype & pg_sys::TRIGGER_TYPE_INSERT != 0
+                && tgtype & pg_sys::TRIGGER_TYPE_INSTEAD == 0
+                && (tgtype & pg_sys::TRIGGER_TYPE_BEFORE != 0) == before
+        };
+        let types: Vec<u32> = (0..kept).map(|i| (*(*td).triggers.add(i)).tgtype as u16 as u32).collect();
+        (*td).trig_insert_before_row = types.iter().any(|&t| row_insert(t, true));
+        (*td).trig_insert_after_row = types.iter().any(|&t| row_insert(t, false));
+    }
 }
 
 /// One recording in progress. Only raw values: it lives in the frame that calls PostgreSQL's
@@ -283,14 +360,14 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         if inserted {
             refuse_changed_event(&r);
         }
-        for k in 0..KINDS.len() {
+        for (k, kind) in KINDS.iter().enumerate() {
             if r.readings[k].is_none() || !inserted {
                 continue;
             }
             let p = k + 1;
             state_slots(&r, p);
             let (rel, found, new) = (r.rels[p], r.found_slots[p], r.new_slots[p]);
-            if (r.has_tail || KINDS[k] == KeyKind::Uuid) && ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
+            if (r.has_tail || *kind == KeyKind::Uuid) && ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
                 if found_is_older(&r, found) {
                     (*r.epq).origslot = new;
                     ffi::ExecSimpleRelationUpdate(r.rris[p], r.estate, r.epq, found, new);
@@ -558,6 +635,9 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
             (*rri).type_ = pg_sys::NodeTag::T_ResultRelInfo;
             // range-table index i + 1; trigger processing finds it in es_opened_result_relations
             pg_sys::InitResultRelInfo(rri, r.rels[p], (i + 1) as pg_sys::Index, std::ptr::null_mut(), 0);
+            if p == 0 {
+                without_own_triggers((*rri).ri_TrigDesc, r.t.own_triggers);
+            }
             pg_sys::ExecOpenIndices(rri, false);
             (*estate).es_opened_result_relations = pg_sys::lappend((*estate).es_opened_result_relations, rri.cast());
             r.rris[p] = rri;
