@@ -995,9 +995,7 @@ CREATE TABLE privacy.consent_event (
     source         text,
     subject_key    bytea NOT NULL,
     prev_hash      bytea,
-    hash           bytea NOT NULL,
-    subject_bigint bigint GENERATED ALWAYS AS (privacy.subject_as_bigint(subject)) STORED,
-    subject_uuid   uuid GENERATED ALWAYS AS (privacy.subject_as_uuid(subject)) STORED
+    hash           bytea NOT NULL
 );
 
 -- a subject's events in order (its chain's tail, per-subject checks), and who follows whom
@@ -1040,7 +1038,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- The one change allowed: erasing the subject's id (privacy.erase_subject), which no hash covers.
     IF TG_OP = 'UPDATE' AND NEW.subject IS NULL
-       AND to_jsonb(NEW) - '{subject,subject_bigint,subject_uuid}'::text[] = to_jsonb(OLD) - '{subject,subject_bigint,subject_uuid}'::text[] THEN
+       AND to_jsonb(NEW) - 'subject' = to_jsonb(OLD) - 'subject' THEN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'the consent history is append-only'
@@ -1074,17 +1072,19 @@ DECLARE
                                                (SELECT p.retention FROM privacy.purpose p WHERE p.name = NEW.purpose));
     -- only the readings some subject column uses are kept current (set_subject fills in a new one)
     kinds text[] := privacy.subject_id_kinds();
+    as_bigint bigint := privacy.subject_as_bigint(NEW.subject);
+    as_uuid uuid := privacy.subject_as_uuid(NEW.subject);
 BEGIN
     IF NEW.subject IS NULL THEN
         RETURN NULL;  -- an erased subject (a restore reloads its events): no consent state
     END IF;
-    IF NEW.subject_bigint IS NOT NULL AND 'integer' = ANY (kinds) THEN
-        INSERT INTO privacy.consent_bigint AS c VALUES (NEW.purpose, NEW.subject_bigint, until, NEW.event_id)
+    IF as_bigint IS NOT NULL AND 'integer' = ANY (kinds) THEN
+        INSERT INTO privacy.consent_bigint AS c VALUES (NEW.purpose, as_bigint, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
             WHERE c.event_id < EXCLUDED.event_id;
     END IF;
-    IF NEW.subject_uuid IS NOT NULL AND 'uuid' = ANY (kinds) THEN
-        INSERT INTO privacy.consent_uuid AS c VALUES (NEW.purpose, NEW.subject_uuid, until, NEW.event_id)
+    IF as_uuid IS NOT NULL AND 'uuid' = ANY (kinds) THEN
+        INSERT INTO privacy.consent_uuid AS c VALUES (NEW.purpose, as_uuid, until, NEW.event_id)
         ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
             WHERE c.event_id < EXCLUDED.event_id;
     END IF;
@@ -1121,14 +1121,16 @@ BEGIN
     INSERT INTO privacy.consent_bigint AS c
     SELECT DISTINCT ON (e.purpose, e.subject_bigint) e.purpose, e.subject_bigint,
            privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
-    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    FROM (SELECT h.*, privacy.subject_as_bigint(h.subject) AS subject_bigint FROM privacy.consent_event h) e
+         JOIN privacy.purpose p ON p.name = e.purpose
     WHERE e.subject_bigint IS NOT NULL ORDER BY e.purpose, e.subject_bigint, e.event_id DESC
     ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
         WHERE c.event_id < EXCLUDED.event_id;
     INSERT INTO privacy.consent_uuid AS c
     SELECT DISTINCT ON (e.purpose, e.subject_uuid) e.purpose, e.subject_uuid,
            privacy.consent_until(e.state, e.valid_until, e.recorded_at, p.retention), e.event_id
-    FROM privacy.consent_event e JOIN privacy.purpose p ON p.name = e.purpose
+    FROM (SELECT h.*, privacy.subject_as_uuid(h.subject) AS subject_uuid FROM privacy.consent_event h) e
+         JOIN privacy.purpose p ON p.name = e.purpose
     WHERE e.subject_uuid IS NOT NULL ORDER BY e.purpose, e.subject_uuid, e.event_id DESC
     ON CONFLICT (purpose, subject) DO UPDATE SET active_until = EXCLUDED.active_until, event_id = EXCLUDED.event_id
         WHERE c.event_id < EXCLUDED.event_id;
