@@ -19,4 +19,5 @@ pub mod utility;
 pub fn init() {
     crate::guc::set_purpose_hooks(purpose::check_purpose_value, purpose::purpose_assigned);
     crate::context::register_governed(purpose::is_filtered_role);
+    record::init();
 }

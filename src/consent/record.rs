@@ -59,6 +59,9 @@ use crate::pg::version;
 /// The fourth field of a chain lock's tag. `pg_advisory_lock` and friends use 1 and 2.
 pub const CHAIN_LOCK_CLASS: u16 = 0x7072;
 
+/// The longest subject id recorded while a text subject column is declared (bytes).
+const TEXT_ID_LIMIT: usize = 2000;
+
 /// The state tables in [`KeyKind`] order.
 const KINDS: [KeyKind; 4] = [KeyKind::Bigint, KeyKind::Uuid, KeyKind::Text, KeyKind::Pseudonym];
 
@@ -67,6 +70,9 @@ backend_local! {
     /// The id of the event `grant_consent`/`withdraw_consent` is inserting (0: none), for the
     /// `applied` trigger's WHEN.
     static BEING_RECORDED: Cell<i64> = const { Cell::new(0) };
+    /// The subtransaction that recording runs in: its abort (an error caught by a savepoint or a
+    /// PL/pgSQL exception block) ends the recording.
+    static RECORDING_SUBXACT: Cell<pg_sys::SubTransactionId> = const { Cell::new(0) };
 }
 
 /// The extension's objects a recording writes, found once per cache generation.
@@ -233,13 +239,6 @@ struct Recording {
     /// Per state table (KINDS order): the subject's reading, if that table is written.
     readings: [Option<pg_sys::Datum>; 4],
     prev_hash: Option<pg_sys::Datum>,
-    /// Whether the subject had any event before this one. Without one it has no row in the bigint,
-    /// text or pseudonym state tables either (rows are written for events, erasure keeps the
-    /// events, and each of those readings belongs to one subject key: ids reading as the same
-    /// bigint share their canonical spelling), so those are inserted without being looked for
-    /// first. Not the uuid table: "00000000000000000000000000000001" reads as the bigint 1 (its
-    /// key) and as the same uuid as "00000000-0000-0000-0000-000000000001" (another key).
-    has_tail: bool,
     event_id: i64,
     estate: *mut pg_sys::EState,
     epq: *mut pg_sys::EPQState,
@@ -276,7 +275,6 @@ impl Recording {
             active_until: 0,
             readings: [None; 4],
             prev_hash: None,
-            has_tail: false,
             event_id: 0,
             estate: std::ptr::null_mut(),
             epq: std::ptr::null_mut(),
@@ -300,7 +298,8 @@ pub fn event_being_recorded() -> i64 {
 }
 
 /// At the end of every transaction (from `hooks::xact_callback`): an error between setting and
-/// clearing the id leaves it set; an id never repeats, but clear it all the same.
+/// clearing the id leaves it set; clear it, so that the next recording is not taken for a nested
+/// one.
 #[inline]
 pub fn on_xact() {
     BEING_RECORDED.with(|b| {
@@ -308,6 +307,42 @@ pub fn on_xact() {
             b.set(0)
         }
     });
+}
+
+/// An aborted subtransaction ends a recording that ran in it or below it (subtransaction ids
+/// grow: one started after the recording began, by a trigger it fired, has a larger id and its
+/// abort leaves the recording running).
+#[pg_guard]
+unsafe extern "C-unwind" fn on_subxact(
+    event: pg_sys::SubXactEvent::Type,
+    my_subid: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB && BEING_RECORDED.with(|b| b.get()) != 0 && RECORDING_SUBXACT.with(|s| s.get()) >= my_subid {
+        BEING_RECORDED.with(|b| b.set(0));
+    }
+}
+
+pub fn init() {
+    // SAFETY: registering a subtransaction callback during library load; the function has the
+    // signature PostgreSQL expects and lives as long as the library.
+    unsafe { pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut()) };
+}
+
+/// Refuses to record an event (or chain one inserted by hand) while this session is inserting
+/// another: a BEFORE trigger or a CHECK constraint of the ledger calling grant_consent, or
+/// inserting into the ledger, would read the chain's tail before the outer event is stored and
+/// fork the chain (two events following one), or write a state row the outer recording is about
+/// to write. From an AFTER trigger it works: the outer event is stored by then.
+fn refuse_nested(what: &str) {
+    if BEING_RECORDED.with(|b| b.get()) != 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot {what} while another consent event is being recorded"),
+            "A BEFORE trigger or a CHECK constraint of privacy.consent_event cannot record consent; use an AFTER trigger.",
+        )
+    }
 }
 
 fmgr_v1!(pg_finfo_grant_consent, pg_finfo_withdraw_consent, pg_finfo_ledger_lock);
@@ -353,6 +388,7 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         seal(&mut r);
         // (a trigger of the ledger's may record consent itself: the outer id comes back after)
         let outer = BEING_RECORDED.with(|b| b.replace(r.event_id));
+        RECORDING_SUBXACT.with(|s| s.set(pg_sys::GetCurrentSubTransactionId()));
         ffi::ExecSimpleRelationInsert(r.rris[0], r.estate, r.event_slot);
         BEING_RECORDED.with(|b| b.set(outer));
         // a BEFORE trigger a DBA added may have skipped the event: then there is no state to write
@@ -360,14 +396,18 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         if inserted {
             refuse_changed_event(&r);
         }
-        for (k, kind) in KINDS.iter().enumerate() {
+        for k in 0..KINDS.len() {
             if r.readings[k].is_none() || !inserted {
                 continue;
             }
             let p = k + 1;
             state_slots(&r, p);
             let (rel, found, new) = (r.rels[p], r.found_slots[p], r.new_slots[p]);
-            if (r.has_tail || *kind == KeyKind::Uuid) && ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
+            // Always looked for, a subject's first event too: a state row can exist without an
+            // event under the subject's current key (events restored into a database with
+            // another key, a restore inserting the subject's event right now, a DBA's trigger
+            // on a plain insert), and must be replaced, not collided with.
+            if ffi::RelationFindReplTupleByIndex(rel, state_index(rel), pg_sys::LockTupleMode::LockTupleExclusive, r.search_slots[p], found) {
                 if found_is_older(&r, found) {
                     (*r.epq).origslot = new;
                     ffi::ExecSimpleRelationUpdate(r.rris[p], r.estate, r.epq, found, new);
@@ -489,6 +529,7 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
     // the rows are written without an INSERT statement, whose executor would refuse this
     // SAFETY: raises in a read-only transaction (or on a standby), as an INSERT would.
     unsafe { pg_sys::PreventCommandIfReadOnly(if grant { c"grant_consent()" } else { c"withdraw_consent()" }.as_ptr()) };
+    refuse_nested(if grant { "grant consent" } else { "withdraw consent" });
     let subject = text_arg(fcinfo, 0);
     let purpose = text_arg(fcinfo, 1);
     let (Some(subject), Some(purpose)) = (subject, purpose) else {
@@ -526,6 +567,15 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
             PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
             format!("subject id {} cannot be read as any subject column's type ({})", shown_id(&subject), names.join(", ")),
             "Subject ids are the values the subject columns hold: see privacy.subject_tables.",
+        )
+    }
+    // The text reading's state row is found through an index, whose entries cannot be much
+    // larger than 2.7 kB: refuse a longer id clearly, before anything is written.
+    if uses(KeyKind::Text) && subject.len() > TEXT_ID_LIMIT {
+        raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("subject id {} is too long to record consent for: {} bytes, at most {TEXT_ID_LIMIT}", shown_id(&subject), subject.len()),
+            "A text subject column's consent state is kept in an index (privacy.consent_text), which cannot hold longer ids.",
         )
     }
     // SAFETY: fmgr's argument, declared timestamptz; NULL checked first.
@@ -663,9 +713,7 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
 #[pg_guard]
 unsafe extern "C-unwind" fn read_tail(r: &mut Recording) {
     // SAFETY: forwarded; the ledger is open.
-    let last = unsafe { last_event(r) };
-    r.has_tail = last.is_some();
-    r.prev_hash = last.and_then(|(_, hash)| hash);
+    r.prev_hash = unsafe { last_event(r) }.and_then(|(_, hash)| hash);
 }
 
 /// The id and hash of the subject's last event (latest snapshot), if it has one.
@@ -858,6 +906,7 @@ pub unsafe extern "C-unwind" fn ledger_lock(fcinfo: pg_sys::FunctionCallInfo) ->
 
 #[pg_guard]
 unsafe extern "C-unwind" fn tail_only(fcinfo: pg_sys::FunctionCallInfo, out: *mut Recording) {
+    refuse_nested("insert into the consent history");
     let Some(t) = TARGETS.with(|c| *c.get(find_targets)) else {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -118,6 +118,52 @@ CREATE OR REPLACE FUNCTION public.ledger_cap() RETURNS trigger LANGUAGE plpgsql 
 SELECT privacy.grant_consent('784', 'analytics', expires_at => now() + interval '1 year', source => 'capped') > 0 AS recorded;
 SELECT count(*) AS state_rows FROM privacy.consent_bigint WHERE subject = 784 AND active_until > now() + interval '300 days';
 ROLLBACK;
+-- consent cannot be recorded from a BEFORE trigger of the ledger (it would chain before the
+-- outer event is stored: a fork); from an AFTER trigger it can (control)
+BEGIN;
+CREATE FUNCTION public.ledger_nest() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.source = 'outer' THEN PERFORM privacy.grant_consent(NEW.subject, NEW.purpose, source => 'inner'); END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER nest BEFORE INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_nest();
+SAVEPOINT s;
+SELECT privacy.grant_consent('777', 'analytics', source => 'outer');
+ROLLBACK TO s;
+DROP TRIGGER nest ON privacy.consent_event;
+CREATE TRIGGER nest AFTER INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_nest();
+SELECT privacy.grant_consent('777', 'analytics', source => 'outer') > 0 AS recorded;
+SELECT string_agg(source, ', ' ORDER BY event_id) AS chained_in_order FROM privacy.consent_event
+WHERE subject_key = privacy.ledger_subject_key('777') AND source IN ('outer', 'inner');
+SELECT intact, problem FROM privacy.verify_ledger();
+ROLLBACK;
+-- a recording that failed inside a savepoint does not leave the session "recording": the next
+-- grant in the same transaction is not taken for a nested one
+BEGIN;
+CREATE FUNCTION public.ledger_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF NEW.source = 'fail' THEN RAISE EXCEPTION 'refused by a trigger'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER fail BEFORE INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_fail();
+DO $$
+BEGIN
+    PERFORM privacy.grant_consent('788', 'analytics', source => 'fail');
+EXCEPTION WHEN raise_exception THEN RAISE NOTICE 'caught: %', SQLERRM;
+END $$;
+SELECT privacy.grant_consent('788', 'analytics', source => 'after the failure') > 0 AS recorded;
+ROLLBACK;
+-- a state row without any event under the subject's key (events restored into a database with
+-- another key, a superuser's row) is replaced by the next event, not collided with
+BEGIN;
+INSERT INTO privacy.consent_bigint VALUES ('analytics', 789, 'infinity', 1);
+SELECT privacy.withdraw_consent('789', 'analytics') > 0 AS withdrawn;
+SELECT active_until > now() AS active FROM privacy.consent_bigint WHERE purpose = 'analytics' AND subject = 789;
+ROLLBACK;
+-- an id too long for the text state table's index is refused by its length, nothing recorded;
+-- one at the limit is recorded (control: incompressible text, so the index holds it as is)
+SELECT privacy.grant_consent(repeat('x', 2001), 'analytics');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+BEGIN;
+SELECT privacy.grant_consent(left(string_agg(md5(g::text), ''), 2000), 'analytics') > 0 AS recorded FROM generate_series(1, 70) g;
+ROLLBACK;
 -- a read-only transaction cannot record consent (it could not INSERT either)
 BEGIN READ ONLY;
 SELECT privacy.grant_consent('783', 'analytics');
