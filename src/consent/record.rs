@@ -59,7 +59,7 @@ use crate::pg::version;
 /// The fourth field of a chain lock's tag. `pg_advisory_lock` and friends use 1 and 2.
 pub const CHAIN_LOCK_CLASS: u16 = 0x7072;
 
-/// The longest subject id recorded while a text subject column is declared (bytes).
+/// The longest subject id that can be recorded (bytes): the text reading's state index.
 const TEXT_ID_LIMIT: usize = 2000;
 
 /// The state tables in [`KeyKind`] order.
@@ -445,11 +445,16 @@ unsafe extern "C-unwind" fn refuse_changed_event(r: &Recording) {
         if ((*slot).tts_nvalid as usize) < natts {
             pg_sys::slot_getsomeattrs_int(slot, natts as i32);
         }
-        for i in 0..natts {
-            let att = version::tuple_desc_attr(desc, i);
-            if (*att).attisdropped || version::is_generated((*att).attgenerated as u8) {
+        // the columns the recording writes (and the hash covers); a trigger may fill columns a
+        // DBA added to the ledger
+        let t = r.t;
+        let written = [t.event_id, t.subject, t.purpose, t.state, t.valid_until, t.recorded_at, t.recorded_by, t.source, t.subject_key, t.prev_hash, t.hash];
+        for attno in written {
+            let i = (attno - 1) as usize;
+            if i >= natts {
                 continue;
             }
+            let att = version::tuple_desc_attr(desc, i);
             let (was_null, is_null) = (*r.sealed_nulls.add(i), *(*slot).tts_isnull.add(i));
             let same = match (was_null, is_null) {
                 (true, true) => true,
@@ -570,8 +575,10 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
         )
     }
     // The text reading's state row is found through an index, whose entries cannot be much
-    // larger than 2.7 kB: refuse a longer id clearly, before anything is written.
-    if uses(KeyKind::Text) && subject.len() > TEXT_ID_LIMIT {
+    // larger than 2.7 kB: refuse a longer id clearly, before anything is written. Whatever the
+    // readings in use now: declaring a text subject column later fills that index from the
+    // history (rebuild_consent_state), and one such id in it would make that fail.
+    if subject.len() > TEXT_ID_LIMIT {
         raise(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("subject id {} is too long to record consent for: {} bytes, at most {TEXT_ID_LIMIT}", shown_id(&subject), subject.len()),

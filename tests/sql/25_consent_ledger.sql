@@ -118,6 +118,21 @@ CREATE OR REPLACE FUNCTION public.ledger_cap() RETURNS trigger LANGUAGE plpgsql 
 SELECT privacy.grant_consent('784', 'analytics', expires_at => now() + interval '1 year', source => 'capped') > 0 AS recorded;
 SELECT count(*) AS state_rows FROM privacy.consent_bigint WHERE subject = 784 AND active_until > now() + interval '300 days';
 ROLLBACK;
+-- a column a DBA adds to the ledger may be filled by a BEFORE trigger (the recording writes,
+-- and the hash covers, only the ledger's own columns)
+BEGIN;
+ALTER TABLE privacy.consent_event ADD COLUMN note text NOT NULL DEFAULT 'default';
+SAVEPOINT s;
+\set VERBOSITY terse
+SELECT privacy.grant_consent('785', 'analytics');
+\set VERBOSITY default
+ROLLBACK TO s;
+CREATE FUNCTION public.ledger_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.note := coalesce(NEW.note, 'filled'); RETURN NEW; END $$;
+CREATE TRIGGER note BEFORE INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.ledger_note();
+SELECT privacy.grant_consent('785', 'analytics', source => 'noted') > 0 AS recorded;
+SELECT note FROM privacy.consent_event WHERE source = 'noted';
+ROLLBACK;
 -- consent cannot be recorded from a BEFORE trigger of the ledger (it would chain before the
 -- outer event is stored: a fork); from an AFTER trigger it can (control)
 BEGIN;
