@@ -215,9 +215,13 @@ unsafe fn without_own_triggers(td: *mut pg_sys::TriggerDesc, own: [pg_sys::Oid; 
                 && tgtype & pg_sys::TRIGGER_TYPE_INSTEAD == 0
                 && (tgtype & pg_sys::TRIGGER_TYPE_BEFORE != 0) == before
         };
-        let types: Vec<u32> = (0..kept).map(|i| (*(*td).triggers.add(i)).tgtype as u16 as u32).collect();
-        (*td).trig_insert_before_row = types.iter().any(|&t| row_insert(t, true));
-        (*td).trig_insert_after_row = types.iter().any(|&t| row_insert(t, false));
+        (*td).trig_insert_before_row = false;
+        (*td).trig_insert_after_row = false;
+        for i in 0..kept {
+            let tgtype = (*(*td).triggers.add(i)).tgtype as u16 as u32;
+            (*td).trig_insert_before_row |= row_insert(tgtype, true);
+            (*td).trig_insert_after_row |= row_insert(tgtype, false);
+        }
     }
 }
 
@@ -386,11 +390,12 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         // after the lock: a chain's ids increase
         r.event_id = ffi::nextval_internal(r.t.sequence, false);
         seal(&mut r);
-        // (a trigger of the ledger's may record consent itself: the outer id comes back after)
-        let outer = BEING_RECORDED.with(|b| b.replace(r.event_id));
+        // marked while the event is inserted: its BEFORE triggers and constraints cannot record
+        // consent (refuse_nested); an error here is cleared by on_subxact or on_xact
+        BEING_RECORDED.with(|b| b.set(r.event_id));
         RECORDING_SUBXACT.with(|s| s.set(pg_sys::GetCurrentSubTransactionId()));
         ffi::ExecSimpleRelationInsert(r.rris[0], r.estate, r.event_slot);
-        BEING_RECORDED.with(|b| b.set(outer));
+        BEING_RECORDED.with(|b| b.set(0));
         // a BEFORE trigger a DBA added may have skipped the event: then there is no state to write
         let inserted = was_stored(r.event_slot);
         if inserted {

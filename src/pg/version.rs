@@ -448,48 +448,26 @@ pub unsafe fn init_range_table(estate: *mut pg_sys::EState, rtable: *mut pg_sys:
 ///
 /// # Safety
 /// `epq` points to writable memory for an EPQState; `estate` is live.
-#[cfg(feature = "pg15")]
 pub unsafe fn eval_plan_qual_init(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
     // SAFETY: forwarded.
-    unsafe { pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1) }
-}
-
-/// See the PostgreSQL 15 version.
-///
-/// # Safety
-/// As there.
-#[cfg(feature = "pg18")]
-pub unsafe fn eval_plan_qual_init(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
-    // SAFETY: forwarded.
-    unsafe { pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1, std::ptr::null_mut()) }
+    unsafe {
+        #[cfg(feature = "pg15")]
+        pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1);
+        #[cfg(feature = "pg18")]
+        pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1, std::ptr::null_mut());
+    }
 }
 
 /// `index_beginscan` with no orderings: PostgreSQL 18 added the instrumentation argument.
 ///
 /// # Safety
 /// Relations open, snapshot registered.
-#[cfg(feature = "pg15")]
-pub unsafe fn index_beginscan(
-    heap: pg_sys::Relation,
-    index: pg_sys::Relation,
-    snapshot: pg_sys::Snapshot,
-    nkeys: i32,
-) -> pg_sys::IndexScanDesc {
-    // SAFETY: forwarded.
-    unsafe { pg_sys::index_beginscan(heap, index, snapshot, nkeys, 0) }
-}
-
-/// See the PostgreSQL 15 version.
-///
-/// # Safety
-/// As there.
-#[cfg(feature = "pg18")]
-pub unsafe fn index_beginscan(
-    heap: pg_sys::Relation,
-    index: pg_sys::Relation,
-    snapshot: pg_sys::Snapshot,
-    nkeys: i32,
-) -> pg_sys::IndexScanDesc {
-    // SAFETY: forwarded, without instrumentation.
-    unsafe { pg_sys::index_beginscan(heap, index, snapshot, std::ptr::null_mut(), nkeys, 0) }
+pub unsafe fn index_beginscan(heap: pg_sys::Relation, index: pg_sys::Relation, snapshot: pg_sys::Snapshot, nkeys: i32) -> pg_sys::IndexScanDesc {
+    // SAFETY: forwarded (without instrumentation on 18).
+    unsafe {
+        #[cfg(feature = "pg15")]
+        return pg_sys::index_beginscan(heap, index, snapshot, nkeys, 0);
+        #[cfg(feature = "pg18")]
+        return pg_sys::index_beginscan(heap, index, snapshot, std::ptr::null_mut(), nkeys, 0);
+    }
 }
