@@ -60,6 +60,18 @@ fn digest_datum(digest: &[u8; DIGEST_LEN]) -> pg_sys::Datum {
     }
 }
 
+/// `privacy.pseudonymize(text)` as the extension's own statements need it (no caller to refuse:
+/// the rights functions refuse governed sessions first): a `psn_` token stands for its own digest;
+/// other text for `digest_of_text`, the caller's keyed digest of the same bytes (the consent
+/// ledger's subject key is that digest of the canonical id, computed once for both).
+pub fn pseudonym_datum(text: &[u8], digest_of_text: &[u8]) -> Option<pg_sys::Datum> {
+    if let Some(digest) = token_of(text) {
+        return Some(digest_datum(&digest));
+    }
+    let digest: &[u8; DIGEST_LEN] = digest_of_text.try_into().ok()?;
+    Some(digest_datum(digest))
+}
+
 /// Refuses masked roles turning chosen plaintext into a pseudonym (dictionary oracle).
 fn refuse_masked_role() {
     if crate::masking::masked_now() {

@@ -33,7 +33,7 @@ use std::rc::Rc;
 
 use pgrx::prelude::*;
 
-use super::{map, subject_match, MapEntry};
+use super::{map, receipt, MapEntry};
 use crate::pg::cache::{Cached, CachedMap, Class};
 use crate::pg::catalog::{qualified_name as qualified, quote_ident as quoted};
 use crate::pg::errors::raise;
@@ -50,9 +50,6 @@ backend_local! {
     static EXPORT: Cached<Option<KeptPlan>> = const { Cached::new(Class::Relations) };
     /// One DELETE per subject table.
     static DELETES: CachedMap<pg_sys::Oid, Option<Rc<KeptPlan>>> = CachedMap::new(Class::Relations);
-    /// Each subject table's name as the receipt shows it, a JSON string (a rename is a relcache
-    /// invalidation).
-    static RECEIPT_NAMES: CachedMap<pg_sys::Oid, Rc<str>> = CachedMap::new(Class::Relations);
 }
 
 impl Drop for KeptPlan {
@@ -125,6 +122,67 @@ fn prepare(text: &str) -> KeptPlan {
     prepare_with(text, &[pg_sys::TEXTOID])
 }
 
+/// Prepares `text` with the subject's readings as parameters (see [`Readings`]).
+fn prepare_for_readings(text: &str) -> KeptPlan {
+    prepare_with(text, &[pg_sys::TEXTOID, pg_sys::INT8OID, pg_sys::UUIDOID, crate::pseudonym::type_oid(), pg_sys::BYTEAOID])
+}
+
+/// A subject id as the statements on the subject tables compare it, computed once per call in
+/// Rust rather than by a function call per statement: `$1` the id as given (text columns), `$2`
+/// its bigint reading (integer columns), `$3` its uuid reading, `$4` its pseudonym (pseudonym
+/// columns: the keyed digest of its canonical spelling, as `privacy.pseudonymize`), `$5` the
+/// same digest as the consent history's `subject_key` (`privacy.ledger_subject_key`). A reading
+/// the id does not have is NULL, which matches no row (as the SQL functions' NULL did).
+#[repr(C)]
+struct Readings {
+    values: [pg_sys::Datum; 5],
+    /// `SPI_execute_plan`'s flags: b'n' for NULL, b' ' otherwise.
+    nulls: [std::ffi::c_char; 5],
+}
+
+/// The readings of the subject id `subject` (a text datum, not NULL), palloc'd in the current
+/// memory context.
+#[pg_guard]
+unsafe extern "C-unwind" fn readings(subject: pg_sys::Datum, out: *mut Readings) {
+    // SAFETY: a text datum, as the functions are declared.
+    let id = unsafe { String::from_datum(subject, false) }.unwrap_or_default();
+    let bigint = privacy_core::subject::parse_bigint(&id, crate::pg::version::INTEGER_SYNTAX);
+    let uuid = privacy_core::subject::parse_uuid(&id);
+    // the ledger's key is the keyed digest of the canonical spelling, which is also what
+    // privacy.pseudonymize(privacy.subject_canonical(id)) gives (unless the id is a psn_ token)
+    let key = crate::consent::ledger::subject_key(&id);
+    let canonical = crate::consent::registry::canonical_subject(&id);
+    // (only when a pseudonym column is searched: a malformed psn_ token is an error there)
+    let searched = map().iter().any(|e| e.kind.as_deref() == Some("pseudonym"));
+    let pseudonym = if searched { crate::pseudonym::pseudonym_datum(canonical.as_bytes(), &key) } else { None };
+    let values = [
+        Some(subject),
+        bigint.map(pg_sys::Datum::from),
+        uuid.and_then(|u| pgrx::Uuid::from_bytes(u).into_datum()),
+        pseudonym,
+        key.as_slice().into_datum(),
+    ];
+    let flag = |v: &Option<pg_sys::Datum>| if v.is_some() { b' ' } else { b'n' } as std::ffi::c_char;
+    // SAFETY: out is the caller's.
+    unsafe {
+        *out = Readings { values: values.map(|v| v.unwrap_or(pg_sys::Datum::from(0))), nulls: [0; 5] };
+        for (n, v) in (*out).nulls.iter_mut().zip(values.iter()) {
+            *n = flag(v);
+        }
+    }
+}
+
+/// The parameter a subject column of each kind is compared with (see [`Readings`]).
+fn reading_parameter(kind: &str) -> Option<&'static str> {
+    match kind {
+        "integer" => Some("$2"),
+        "uuid" => Some("$3"),
+        "text" => Some("$1"),
+        "pseudonym" => Some("$4"),
+        _ => None,
+    }
+}
+
 /// Puts the functions' search_path back before a statement runs, if code that ran during the
 /// call (a subject table's trigger, a policy's function) changed it. PostgreSQL's plan cache
 /// analyses a saved statement again when the path differs from the one it was planned under; it
@@ -179,7 +237,7 @@ fn literal(value: &str) -> String {
 
 /// How `$1` is compared with the entry's subject column (None: the column is unusable).
 fn condition(entry: &MapEntry) -> Option<String> {
-    let matches = subject_match(entry.kind.as_deref()?)?;
+    let matches = reading_parameter(entry.kind.as_deref()?)?;
     Some(format!("r.{} = {matches}", quoted(&entry.column)))
 }
 
@@ -227,7 +285,7 @@ fn export_text(entries: &[MapEntry]) -> Option<String> {
                              'purpose', h.purpose, 'state', h.state, 'valid_until', h.valid_until, 'recorded_at', h.recorded_at, \
                              'recorded_by', h.recorded_by, 'source', h.source) ORDER BY h.event_id), '[]'::pg_catalog.jsonb) \
                        FROM privacy.consent_event h \
-                       WHERE h.subject_key = privacy.ledger_subject_key($1) AND h.subject IS NOT NULL))"
+                       WHERE h.subject_key = $5 AND h.subject IS NOT NULL))"
     ))
 }
 
@@ -248,7 +306,7 @@ fn admin_and_subject(what: &str, function: &str, subject_is_null: bool) {
 #[pg_guard]
 unsafe extern "C-unwind" fn export_plan(subject_is_null: bool) -> pg_sys::SPIPlanPtr {
     admin_and_subject("export a data subject's data", "subject_data", subject_is_null);
-    let plan = EXPORT.with(|c| c.get(|| export_text(&map()).map(|text| prepare(&text))));
+    let plan = EXPORT.with(|c| c.get(|| export_text(&map()).map(|text| prepare_for_readings(&text))));
     match plan.as_ref() {
         Some(plan) => plan.0,
         None => match map().iter().find(|e| condition(e).is_none()) {
@@ -315,10 +373,12 @@ pub unsafe extern "C-unwind" fn subject_data(fcinfo: pg_sys::FunctionCallInfo) -
     // comment), so an error of the statement reaches PostgreSQL untouched.
     unsafe {
         let plan = export_plan(pgrx::pg_arg_is_null(fcinfo, 0));
-        let mut subject = pgrx::pg_getarg_datum_raw(fcinfo, 0);
+        let mut r = std::mem::MaybeUninit::<Readings>::uninit();
+        readings(pgrx::pg_getarg_datum_raw(fcinfo, 0), r.as_mut_ptr());
+        let mut r = r.assume_init();
         ffi::SPI_connect();
         let level = pin_search_path(0);
-        let rc = ffi::SPI_execute_plan(plan, &mut subject, std::ptr::null(), true, 1);
+        let rc = ffi::SPI_execute_plan(plan, r.values.as_mut_ptr(), r.nulls.as_ptr(), true, 1);
         let result = single_result(rc, true);
         ffi::SPI_finish();
         unpin_search_path(level);
@@ -331,7 +391,7 @@ fn delete_plan(entry: &MapEntry) -> Option<Rc<KeptPlan>> {
     DELETES.with(|c| {
         c.get(entry.relid, |relid| {
             let condition = condition(entry)?;
-            Some(Rc::new(prepare(&format!("DELETE FROM {} r WHERE {condition}", qualified(relid)))))
+            Some(Rc::new(prepare_for_readings(&format!("DELETE FROM {} r WHERE {condition}", qualified(relid)))))
         })
     })
 }
@@ -387,41 +447,6 @@ unsafe extern "C-unwind" fn deleted_rows(rc: i32) -> i64 {
     unsafe { pg_sys::SPI_processed as i64 }
 }
 
-/// `[{"table", "action": "deleted", "rows"}]` for the tables deleted from, in order. Written as
-/// JSON text and read by `jsonb_in` (names quoted once per table and kept): building it through
-/// serde values was a measurable share of an erasure.
-#[pg_guard]
-unsafe extern "C-unwind" fn erased_tables(deletes: *const Deletes, counts: *const i64) -> pg_sys::Datum {
-    use std::fmt::Write;
-    let mut text = String::from("[");
-    // SAFETY: the arrays hold `count` entries, written by delete_plans and run_deletes.
-    unsafe {
-        let d = &*deletes;
-        for i in 0..d.count {
-            let name = RECEIPT_NAMES.with(|c| {
-                c.get(*d.tables.add(i), |relid| {
-                    Rc::from(serde_json::to_string(&regclass_text(relid)).unwrap_or_else(|_| "null".to_owned()).as_str())
-                })
-            });
-            let sep = if i == 0 { "" } else { ", " };
-            let _ = write!(text, r#"{sep}{{"table": {name}, "action": "deleted", "rows": {}}}"#, *counts.add(i));
-        }
-    }
-    text.push(']');
-    // SAFETY: jsonb_in reads a NUL-terminated string and returns a palloc'd jsonb (never NULL:
-    // it raises on bad input).
-    let receipt = CString::new(text)
-        .ok()
-        .and_then(|text| unsafe { pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(pg_sys::Datum::from(text.as_ptr()))]) });
-    receipt.unwrap_or_else(|| {
-        raise(
-            pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            "could not write the erasure receipt's list of tables",
-            "Run privacy.subject_map() to see the subject tables; report this if they look right.",
-        )
-    })
-}
-
 #[pg_guard]
 unsafe extern "C-unwind" fn relation_required() {
     raise(
@@ -432,7 +457,7 @@ unsafe extern "C-unwind" fn relation_required() {
 }
 
 /// A relation's name as `regclass` prints it under the function's search_path.
-fn regclass_text(relid: pg_sys::Oid) -> String {
+pub(super) fn regclass_text(relid: pg_sys::Oid) -> String {
     // SAFETY: regclassout takes an OID and returns a palloc'd C string.
     let out = unsafe { pgrx::direct_function_call::<&std::ffi::CStr>(pg_sys::regclassout, &[relid.into_datum()]) };
     out.map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
@@ -443,14 +468,17 @@ fn regclass_text(relid: pg_sys::Oid) -> String {
 /// # Safety
 /// `deletes` was filled by `delete_plans`; `counts` holds its `count` entries. The frame holds
 /// only raw values.
-unsafe fn run_deletes(deletes: *const Deletes, counts: *mut i64, mut subject: pg_sys::Datum) {
+unsafe fn run_deletes(deletes: *const Deletes, counts: *mut i64, subject: pg_sys::Datum) {
     // SAFETY: see the function's contract; each plan is kept until the transaction ends.
     unsafe {
+        let mut r = std::mem::MaybeUninit::<Readings>::uninit();
+        readings(subject, r.as_mut_ptr());
+        let mut r = r.assume_init();
         ffi::SPI_connect();
         let mut level = 0;
         for i in 0..(*deletes).count {
             level = pin_search_path(level);
-            let rc = ffi::SPI_execute_plan(*(*deletes).plans.add(i), &mut subject, std::ptr::null(), false, 0);
+            let rc = ffi::SPI_execute_plan(*(*deletes).plans.add(i), r.values.as_mut_ptr(), r.nulls.as_ptr(), false, 0);
             *counts.add(i) = deleted_rows(rc);
         }
         ffi::SPI_finish();
@@ -483,20 +511,9 @@ pub unsafe extern "C-unwind" fn delete_subject_rows(fcinfo: pg_sys::FunctionCall
 backend_local! {
     /// `privacy.anonymize_subject_rows($1)`: the anonymize mode's walk over the subject tables.
     static ANONYMIZE: Cached<KeptPlan> = const { Cached::new(Class::Relations) };
-    /// The receipt's INSERT, run as the extension's owner, and who that is.
-    static RECEIPT: Cached<(KeptPlan, pg_sys::Oid)> = const { Cached::new(Class::Relations) };
     /// `privacy.erase_consent_records($2)`, its counts added to the receipt `$1`.
     static CONSENT: Cached<KeptPlan> = const { Cached::new(Class::Relations) };
 }
-
-/// The receipt: recorded with the subject by its keyed pseudonym, never its id, and returned as
-/// the function's result; plus whether the subject has consent records to erase (state rows
-/// exist only for events that still carry the id).
-const RECEIPT_TEXT: &str = "INSERT INTO privacy.erasure_receipt AS r (subject_key, mode, reason, tables, started_at, finished_at) \
-     VALUES (privacy.ledger_subject_key($1), $2, $3, $4, $5, pg_catalog.clock_timestamp()) \
-     RETURNING pg_catalog.jsonb_build_object('receipt_id', r.receipt_id, 'mode', r.mode, 'reason', r.reason, 'tables', r.tables, \
-               'consent_state_rows', 0, 'consent_events_erased', 0, 'started_at', r.started_at, 'finished_at', r.finished_at), \
-               EXISTS (SELECT FROM privacy.consent_event e WHERE e.subject_key OPERATOR(pg_catalog.=) r.subject_key AND e.subject IS NOT NULL)";
 
 const CONSENT_TEXT: &str = "SELECT $1 OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('consent_state_rows', c.state_rows, 'consent_events_erased', c.events) \
      FROM privacy.erase_consent_records($2) c";
@@ -508,20 +525,8 @@ struct Erasure {
     /// One row count per DELETE, zeroed.
     counts: *mut i64,
     anonymize: pg_sys::SPIPlanPtr,
-    receipt: pg_sys::SPIPlanPtr,
     consent: pg_sys::SPIPlanPtr,
-    owner: pg_sys::Oid,
     started: pg_sys::Datum,
-}
-
-/// The owner of the extension's receipt table: the role its SECURITY DEFINER functions run as.
-fn receipt_owner() -> pg_sys::Oid {
-    let Some(nsp) = crate::pg::catalog::extension_schema() else { return pg_sys::InvalidOid };
-    // SAFETY: a catalog lookup by name in the extension's schema.
-    let relid = unsafe { pg_sys::get_relname_relid(c"erasure_receipt".as_ptr(), nsp) };
-    // an owner change of the table (ALTER ... OWNER, REASSIGN OWNED) invalidates it
-    crate::pg::cache::watch_relation(relid, Class::Relations);
-    crate::pg::catalog::relation_owner(relid)
 }
 
 /// The checks of `erase_subject` and the plans it runs.
@@ -549,22 +554,7 @@ unsafe extern "C-unwind" fn erasure_plans(subject_is_null: bool, mode: pg_sys::D
             delete_plans(pg_sys::InvalidOid, true, false, &mut out.deletes);
         }
         out.counts = pg_sys::palloc0(out.deletes.count.max(1) * std::mem::size_of::<i64>()) as *mut i64;
-        let receipt = RECEIPT.with(|c| {
-            c.get(|| {
-                let types = [pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::JSONBOID, pg_sys::TIMESTAMPTZOID];
-                (prepare_with(RECEIPT_TEXT, &types), receipt_owner())
-            })
-        });
-        out.receipt = receipt.0 .0;
-        out.owner = receipt.1;
         out.consent = CONSENT.with(|c| c.get(|| prepare_with(CONSENT_TEXT, &[pg_sys::JSONBOID, pg_sys::TEXTOID]))).0;
-        if out.owner == pg_sys::InvalidOid {
-            raise(
-                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-                "privacy.erasure_receipt does not exist",
-                "Run ALTER EXTENSION pg_privacy UPDATE, or reinstall the extension.",
-            );
-        }
     }
 }
 
@@ -587,28 +577,20 @@ unsafe extern "C-unwind" fn restore_user(saved: *const (pg_sys::Oid, i32)) {
     unsafe { pg_sys::SetUserIdAndSecContext((*saved).0, (*saved).1) };
 }
 
-/// The receipt the INSERT returned, copied out of SPI's memory, and whether consent records
-/// remain to erase.
+/// A datum copied out of SPI's memory into the function's (`SPI_datumTransfer`).
 #[pg_guard]
-unsafe extern "C-unwind" fn receipt_result(rc: i32, has_consent: *mut bool) -> pg_sys::Datum {
-    // SAFETY: the RETURNING row of the statement just run; has_consent is the caller's.
-    unsafe {
-        let (row, desc) = one_row(rc, pg_sys::SPI_OK_INSERT_RETURNING);
-        let (mut null_receipt, mut null_flag) = (false, false);
-        let receipt = pg_sys::SPI_getbinval(row, desc, 1, &mut null_receipt);
-        let flag = pg_sys::SPI_getbinval(row, desc, 2, &mut null_flag);
-        *has_consent = !null_flag && flag.value() != 0;
-        pg_sys::SPI_datumTransfer(receipt, false, -1)
-    }
+unsafe extern "C-unwind" fn transferred(value: pg_sys::Datum) -> pg_sys::Datum {
+    // SAFETY: a varlena datum (the receipt's jsonb) in SPI's procedure context.
+    unsafe { pg_sys::SPI_datumTransfer(value, false, -1) }
 }
 
 /// `privacy.erase_subject(subject text, mode text, reason text) RETURNS jsonb`: erases a data
 /// subject (GDPR Art. 17) in the caller's transaction: deletes its rows from every subject table,
 /// tables referencing others first, or (mode => 'anonymize') rewrites them with each column's
-/// masking rule (`privacy.anonymize_subject_rows`); records the receipt, and removes the subject's
-/// consent state and its id from the consent history (`privacy.erase_consent_records`). The
-/// subject tables are written with the caller's rights, the receipt with the extension owner's
-/// (as its SECURITY DEFINER functions do: the statement is a constant).
+/// masking rule (`privacy.anonymize_subject_rows`); records the receipt (`super::receipt`), and
+/// removes the subject's consent state and its id from the consent history
+/// (`privacy.erase_consent_records`). The subject tables are written with the caller's rights,
+/// the receipt as the extension's owner (a trigger a DBA adds to it runs as that role).
 ///
 /// # Safety
 /// Called by PostgreSQL's fmgr as declared in the extension's SQL.
@@ -616,51 +598,60 @@ unsafe extern "C-unwind" fn receipt_result(rc: i32, has_consent: *mut bool) -> p
 pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: fmgr passes (text, text, text), NULLs included (not STRICT); this frame holds only
     // raw values; palloc'd memory lives in SPI's procedure context until SPI_finish, and the
-    // results are copied out before it.
+    // result is copied out before it.
     unsafe {
         let mut e = Erasure {
             deletes: Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 },
             counts: std::ptr::null_mut(),
             anonymize: std::ptr::null_mut(),
-            receipt: std::ptr::null_mut(),
             consent: std::ptr::null_mut(),
-            owner: pg_sys::InvalidOid,
             started: pg_sys::Datum::from(0),
         };
         erasure_plans(pgrx::pg_arg_is_null(fcinfo, 0), pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_arg_is_null(fcinfo, 1), &mut e);
         let mut subject = pgrx::pg_getarg_datum_raw(fcinfo, 0);
+        let mut r = std::mem::MaybeUninit::<Readings>::uninit();
+        readings(subject, r.as_mut_ptr());
+        let mut readings = r.assume_init();
         ffi::SPI_connect();
         let mut level = 0;
-        let tables = if e.anonymize.is_null() {
+        // the tables acted on: deleted from (counted here), or what the anonymize walk returned
+        let mut tables = receipt::Tables { relids: e.deletes.tables, rows: e.counts, count: 0, walked: pg_sys::Datum::from(0) };
+        if e.anonymize.is_null() {
             for i in 0..e.deletes.count {
                 level = pin_search_path(level);
-                let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), &mut subject, std::ptr::null(), false, 0);
+                let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), readings.values.as_mut_ptr(), readings.nulls.as_ptr(), false, 0);
                 *e.counts.add(i) = deleted_rows(rc);
             }
-            erased_tables(&e.deletes, e.counts)
+            tables.count = e.deletes.count;
         } else {
             level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(e.anonymize, &mut subject, std::ptr::null(), false, 1);
-            single_result(rc, false)
-        };
-        let reason_is_null = pgrx::pg_arg_is_null(fcinfo, 2);
-        let mut args = [subject, pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2), tables, e.started];
-        let nulls = [b' ', b' ', if reason_is_null { b'n' } else { b' ' }, b' ', b' '];
+            tables.walked = single_result(rc, false);
+        }
+        let mut receipt = receipt::Receipt::empty();
+        let (mode, reason) = (pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2));
+        // what the tables' statements wrote is visible to the receipt's triggers
+        pg_sys::CommandCounterIncrement();
+        // the subject by its keyed pseudonym (the ledger's key), never its id
+        receipt::open(readings.values[4], mode, reason, pgrx::pg_arg_is_null(fcinfo, 2), &tables, e.started, &mut receipt);
+        receipt.number(ffi::nextval_internal(receipt.sequence, false));
         let mut saved = (pg_sys::InvalidOid, 0);
-        level = pin_search_path(level);
-        become_owner(e.owner, &mut saved);
-        let rc = ffi::SPI_execute_plan(e.receipt, args.as_mut_ptr(), nulls.as_ptr().cast(), false, 1);
+        become_owner(receipt.owner, &mut saved);
+        ffi::ExecSimpleRelationInsert(receipt.rri, receipt.estate, receipt.slot);
+        ffi::AfterTriggerEndQuery(receipt.estate);
         restore_user(&saved);
         let mut has_consent = false;
-        let mut receipt = receipt_result(rc, &mut has_consent);
+        let mut result = receipt::close(&mut receipt, &mut has_consent);
         if has_consent {
-            let mut args = [receipt, subject];
+            let mut args = [result, subject];
             level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(e.consent, args.as_mut_ptr(), std::ptr::null(), false, 1);
-            receipt = single_result(rc, true);
+            result = single_result(rc, true);
+        } else {
+            result = transferred(result);
         }
         ffi::SPI_finish();
         unpin_search_path(level);
-        receipt
+        result
     }
 }

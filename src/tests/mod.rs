@@ -352,4 +352,49 @@ mod tests {
         Spi::run("INSERT INTO t_disc SELECT g, '4111 1111 1111 1111', lpad((1000000000000000 + g * 7919)::text, 16, '0') FROM generate_series(1, 30) g").unwrap();
         assert_eq!(text("SELECT string_agg(column_name || ':' || kind || ':' || found_by, ',') FROM privacy.discover(ARRAY['tests', 'public'], 30) WHERE table_name = 't_disc'").as_deref(), Some("pay:card_number:content"));
     }
+
+    /// The jsonb text of a document built by `crate::pg::jsonb`, as an SQL literal.
+    fn built(json: &crate::pg::jsonb::Json<'_>) -> String {
+        let datum = json.to_jsonb();
+        // SAFETY: a jsonb datum just built in this memory context.
+        let out = unsafe { pgrx::direct_function_call::<&std::ffi::CStr>(pg_sys::jsonb_out, &[Some(datum)]) }.expect("jsonb_out");
+        let out = out.to_str().expect("UTF-8");
+        format!("'{}'", out.replace('\'', "''"))
+    }
+
+    #[pg_test]
+    fn jsonb_trees_encode_as_postgresql_builds_them() {
+        use crate::pg::jsonb::Json;
+        // 2026-12-07 08:00:00.123456 UTC, in microseconds since 2000-01-01
+        let ts: i64 = Spi::get_one::<i64>("SELECT ((extract(epoch FROM '2026-12-07 08:00:00.123456+00'::timestamptz) - 946684800) * 1000000)::bigint")
+            .unwrap()
+            .unwrap();
+        let unicode = "ünïcödé \"quoted\"\n\ttab";
+        let tree = Json::Object(vec![
+            ("zeta", Json::Int(i64::MIN)),
+            ("a", Json::str(unicode)),
+            ("bb", Json::Null),
+            ("when", Json::Timestamptz(ts)),
+            ("list", Json::Array(vec![Json::Int(0), Json::Int(i64::MAX), Json::Object(vec![("k", Json::str(""))])])),
+            ("empty", Json::Array(vec![])),
+            ("nothing", Json::Object(vec![])),
+            ("ab", Json::Int(-1)),
+        ]);
+        let expected = "jsonb_build_object('zeta', '-9223372036854775808'::bigint, 'a', E'ünïcödé \"quoted\"\\n\\ttab', 'bb', NULL, \
+             'when', '2026-12-07 08:00:00.123456+00'::timestamptz, 'list', jsonb_build_array(0, 9223372036854775807, jsonb_build_object('k', '')), \
+             'empty', '[]'::jsonb, 'nothing', '{}'::jsonb, 'ab', -1)";
+        let literal = built(&tree);
+        let same = format!("SELECT {literal}::jsonb = {expected} AND {literal} = ({expected})::text");
+        assert_eq!(Spi::get_one::<bool>(&same).unwrap(), Some(true), "{literal} vs {expected}");
+        // a stored document nested in a tree (built token by token)
+        let text = std::ffi::CString::new("{\"x\": [1, {\"y\": null}], \"b\": \"s\"}").unwrap();
+        // SAFETY: jsonb_in reads a NUL-terminated string and returns a palloc'd jsonb.
+        let datum = unsafe { pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(pg_sys::Datum::from(text.as_ptr()))]) }.unwrap();
+        let tree = Json::Array(vec![Json::Jsonb(datum), Json::Object(vec![("z", Json::Jsonb(datum)), ("when", Json::Timestamptz(ts)), ("a", Json::Int(7))])]);
+        let literal = built(&tree);
+        let expected = "jsonb_build_array('{\"x\": [1, {\"y\": null}], \"b\": \"s\"}'::jsonb, jsonb_build_object('z', '{\"x\": [1, {\"y\": null}], \"b\": \"s\"}'::jsonb, \
+             'when', '2026-12-07 08:00:00.123456+00'::timestamptz, 'a', 7))";
+        let same = format!("SELECT {literal}::jsonb = {expected} AND {literal} = ({expected})::text");
+        assert_eq!(Spi::get_one::<bool>(&same).unwrap(), Some(true), "{literal} vs {expected}");
+    }
 }

@@ -234,6 +234,32 @@ SELECT current_setting('search_path') AS path_after;
 \c - postgres
 SELECT who, count(*) FROM trap.calls GROUP BY who ORDER BY who;
 SELECT rolsuper AS owner_became_superuser FROM pg_roles WHERE rolname = 'rights_owner';
+-- The receipt is written without an INSERT statement (rights/receipt.rs), yet a DBA's trigger on
+-- the receipt table runs as for one: it may fill a column the DBA added (control: without the
+-- trigger the column stays NULL) and shows in the receipt returned; a trigger that skips the
+-- receipt fails the whole erasure, whose rows stay.
+INSERT INTO trap.accounts VALUES (13), (14), (15);
+ALTER TABLE privacy.erasure_receipt ADD COLUMN ticket text;
+SELECT r->'tables' AS tables FROM privacy.erase_subject('13', reason => 'no trigger') r;
+SELECT reason, ticket IS NULL AS ticket_empty FROM privacy.erasure_receipt ORDER BY receipt_id DESC LIMIT 1;
+CREATE FUNCTION trap.receipt_trigger() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    IF NEW.reason = 'skip' THEN
+        RETURN NULL;
+    END IF;
+    NEW.ticket := 'T-' || NEW.receipt_id;
+    NEW.reason := NEW.reason || ' (filed)';
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER receipt_trigger BEFORE INSERT ON privacy.erasure_receipt FOR EACH ROW EXECUTE FUNCTION trap.receipt_trigger();
+SELECT r->'reason' AS reason_returned FROM privacy.erase_subject('14', reason => 'ticket') r;
+SELECT reason, ticket = 'T-' || receipt_id AS ticket_filled FROM privacy.erasure_receipt ORDER BY receipt_id DESC LIMIT 1;
+\set VERBOSITY terse
+SELECT privacy.erase_subject('15', reason => 'skip');
+\set VERBOSITY default
+SELECT id AS still_there FROM trap.accounts WHERE id IN (13, 14, 15) ORDER BY id;
+DROP TRIGGER receipt_trigger ON privacy.erasure_receipt;
+ALTER TABLE privacy.erasure_receipt DROP COLUMN ticket;
 \c privacy_e2e postgres
 DROP DATABASE rights_db;
 DROP ROLE rights_dpo, rights_dpo_filtered, rights_owner;
