@@ -6,10 +6,11 @@
 //! data-modifying CTE run from C) most of a grant's time is the executor's start-up of each
 //! statement, not the rows (docs/BENCHMARKS.md, "Recording consent"). So the rows are written
 //! with PostgreSQL's own single-row routines, the ones logical replication's apply worker uses
-//! (`executor/execReplication.c`): `ExecSimpleRelationInsert` checks the table's constraints,
-//! computes its generated columns, inserts into every index and fires its row-level triggers and
-//! foreign-key checks as an INSERT does (statement-level triggers do not fire, as for logical
-//! replication; a BEFORE trigger that changes the row is refused, see [`refuse_changed_event`]);
+//! (`executor/execReplication.c`, set up by `crate::pg::rows`): `ExecSimpleRelationInsert` checks
+//! the table's constraints, computes its generated columns, inserts into every index and fires its
+//! row-level triggers as an INSERT does (statement-level triggers do not fire, as for logical
+//! replication; a BEFORE trigger that changes the row is refused, see [`refuse_changed_event`]; the
+//! foreign key to `privacy.purpose` is checked by the recording itself, see [`purpose_gone`]);
 //! `RelationFindReplTupleByIndex` finds a state row by primary key with
 //! a dirty snapshot and locks it, waiting for and retrying after a concurrent writer;
 //! `ExecSimpleRelationUpdate` replaces it. No privilege is checked on the tables or the id
@@ -54,6 +55,7 @@ use crate::pg::cache::{watch_relation, Cached, Class};
 use crate::pg::catalog;
 use crate::pg::errors::raise;
 use crate::pg::ffi;
+use crate::pg::rows;
 use crate::pg::version;
 
 /// The fourth field of a chain lock's tag. `pg_advisory_lock` and friends use 1 and 2.
@@ -97,22 +99,29 @@ struct Targets {
     /// event_id), the same in each.
     states: [pg_sys::Oid; 4],
     state_cols: [i16; 4],
-    /// The ledger's own `chained` and `applied` triggers (InvalidOid where missing), left out of
-    /// the recordings' trigger lists: see [`without_own_triggers`].
-    own_triggers: [pg_sys::Oid; 2],
+    /// The ledger's own `chained` and `applied` triggers and the insert check of its foreign key
+    /// to `privacy.purpose` (InvalidOid where missing), left out of the recordings' trigger lists:
+    /// see [`without_own_triggers`] and [`purpose_gone`].
+    own_triggers: [pg_sys::Oid; 3],
+    /// `privacy.purpose`, its primary key (on `name`) and that column.
+    purpose_table: pg_sys::Oid,
+    purpose_key_index: pg_sys::Oid,
+    purpose_name: i16,
 }
 
 fn find_targets() -> Option<Targets> {
     let event = catalog::extension_table(c"consent_event")?;
+    let purpose_table = catalog::extension_table(c"purpose")?;
     let nsp = catalog::extension_schema()?;
     // SAFETY: catalog lookups returning InvalidOid when missing.
-    let (event_key_index, sequence) = unsafe {
+    let (event_key_index, sequence, purpose_key_index) = unsafe {
         (
             pg_sys::get_relname_relid(c"consent_event_key".as_ptr(), nsp),
             pg_sys::get_relname_relid(c"consent_event_event_id_seq".as_ptr(), nsp),
+            pg_sys::get_relname_relid(c"purpose_pkey".as_ptr(), nsp),
         )
     };
-    if event_key_index == pg_sys::InvalidOid || sequence == pg_sys::InvalidOid {
+    if event_key_index == pg_sys::InvalidOid || sequence == pg_sys::InvalidOid || purpose_key_index == pg_sys::InvalidOid {
         return None;
     }
     let mut states = [pg_sys::InvalidOid; 4];
@@ -138,20 +147,25 @@ fn find_targets() -> Option<Targets> {
         hash: col(c"hash"),
         states,
         state_cols: [state_col(c"purpose"), state_col(c"subject"), state_col(c"active_until"), state_col(c"event_id")],
-        own_triggers: own_ledger_triggers(event, nsp),
+        own_triggers: own_ledger_triggers(event, nsp, purpose_table),
+        purpose_table,
+        purpose_key_index,
+        purpose_name: catalog::attnum(purpose_table, c"name"),
     };
     // dropping or changing one of them (DROP EXTENSION, an update) finds them again
-    for relid in std::iter::once(event).chain(states) {
+    for relid in [event, purpose_table].into_iter().chain(states) {
         watch_relation(relid, Class::Relations);
     }
     let all = [t.event_id, t.subject, t.purpose, t.state, t.valid_until, t.recorded_at, t.recorded_by, t.source, t.subject_key, t.prev_hash, t.hash];
-    (all.iter().chain(t.state_cols.iter()).all(|&a| a > 0)).then_some(t)
+    (all.iter().chain(t.state_cols.iter()).all(|&a| a > 0) && t.purpose_name > 0).then_some(t)
 }
 
 /// The ledger's `chained` and `applied` triggers: by name, calling the extension's own function
-/// of that name (a trigger a DBA names alike on the ledger is not one of them).
-fn own_ledger_triggers(event: pg_sys::Oid, nsp: pg_sys::Oid) -> [pg_sys::Oid; 2] {
-    let mut out = [pg_sys::InvalidOid; 2];
+/// of that name (a trigger a DBA names alike on the ledger is not one of them); and the insert
+/// check of its foreign key `consent_event_purpose_fkey` to `privacy.purpose` (PostgreSQL's
+/// internal trigger of that constraint).
+fn own_ledger_triggers(event: pg_sys::Oid, nsp: pg_sys::Oid, purpose_table: pg_sys::Oid) -> [pg_sys::Oid; 3] {
+    let mut out = [pg_sys::InvalidOid; 3];
     // SAFETY: the relcache entry is held open while its trigger descriptor is read; the function
     // lookups return NULL/InvalidOid for a missing function.
     unsafe {
@@ -162,6 +176,13 @@ fn own_ledger_triggers(event: pg_sys::Oid, nsp: pg_sys::Oid) -> [pg_sys::Oid; 2]
         let td = (*rel).trigdesc;
         for i in 0..if td.is_null() { 0 } else { (*td).numtriggers as usize } {
             let tg = &*(*td).triggers.add(i);
+            if tg.tgfoid == pg_sys::Oid::from(pg_sys::F_RI_FKEY_CHECK_INS) && tg.tgconstrrelid == purpose_table && tg.tgisinternal {
+                let name = pg_sys::get_constraint_name(tg.tgconstraint);
+                if !name.is_null() && CStr::from_ptr(name) == c"consent_event_purpose_fkey" {
+                    out[2] = tg.tgoid;
+                }
+                continue;
+            }
             let (at, function) = match CStr::from_ptr(tg.tgname).to_bytes() {
                 b"chained" => (0, c"consent_event_chained"),
                 b"applied" => (1, c"consent_event_applied"),
@@ -181,13 +202,13 @@ fn own_ledger_triggers(event: pg_sys::Oid, nsp: pg_sys::Oid) -> [pg_sys::Oid; 2]
 /// events inserted any other way (`chained` hashes an event that has no hash, `applied` writes
 /// the state of an event not being recorded here); for a recorded event their WHEN conditions
 /// are always false, yet PostgreSQL would read those conditions from the catalog's text for every
-/// recording's fresh executor state and evaluate them. Triggers a DBA adds, and the foreign key's,
-/// stay.
+/// recording's fresh executor state and evaluate them. The foreign key's insert check is done by
+/// [`purpose_gone`] instead. Triggers a DBA adds (foreign keys included) stay.
 ///
 /// # Safety
 /// `td` is NULL or the ResultRelInfo's own copy of the trigger list (InitResultRelInfo makes
 /// one), before any trigger of it ran.
-unsafe fn without_own_triggers(td: *mut pg_sys::TriggerDesc, own: [pg_sys::Oid; 2]) {
+unsafe fn without_own_triggers(td: *mut pg_sys::TriggerDesc, own: [pg_sys::Oid; 3]) {
     if td.is_null() {
         return;
     }
@@ -207,7 +228,7 @@ unsafe fn without_own_triggers(td: *mut pg_sys::TriggerDesc, own: [pg_sys::Oid; 
             kept += 1;
         }
         (*td).numtriggers = kept as i32;
-        // Only two of the list's flags can change: ours are a BEFORE and an AFTER row trigger on
+        // Only two of the list's flags can change: ours are a BEFORE and two AFTER row triggers on
         // INSERT (and nothing else).
         let row_insert = |tgtype: u32, before: bool| {
             tgtype & pg_sys::TRIGGER_TYPE_ROW != 0
@@ -259,6 +280,10 @@ struct Recording {
     search_slots: [*mut pg_sys::TupleTableSlot; 5],
     found_slots: [*mut pg_sys::TupleTableSlot; 5],
     new_slots: [*mut pg_sys::TupleTableSlot; 5],
+    /// `privacy.purpose`, the purpose to find in it and the row found (see [`purpose_gone`]).
+    purpose_rel: pg_sys::Relation,
+    purpose_search: *mut pg_sys::TupleTableSlot,
+    purpose_found: *mut pg_sys::TupleTableSlot,
 }
 
 impl Recording {
@@ -290,6 +315,9 @@ impl Recording {
             search_slots: [std::ptr::null_mut(); 5],
             found_slots: [std::ptr::null_mut(); 5],
             new_slots: [std::ptr::null_mut(); 5],
+            purpose_rel: std::ptr::null_mut(),
+            purpose_search: std::ptr::null_mut(),
+            purpose_found: std::ptr::null_mut(),
         }
     }
 }
@@ -386,6 +414,10 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         let tag = chain_lock_tag(r.lock_key);
         ffi::LockAcquire(&tag, pg_sys::ExclusiveLock as i32, false, false);
         open(&mut r);
+        // the foreign key's check, as the row is about to be inserted (purpose_gone)
+        if !ffi::RelationFindReplTupleByIndex(r.purpose_rel, r.t.purpose_key_index, pg_sys::LockTupleMode::LockTupleKeyShare, r.purpose_search, r.purpose_found) {
+            purpose_gone(&r);
+        }
         read_tail(&mut r);
         // after the lock: a chain's ids increase
         r.event_id = ffi::nextval_internal(r.t.sequence, false);
@@ -397,7 +429,7 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         ffi::ExecSimpleRelationInsert(r.rris[0], r.estate, r.event_slot);
         BEING_RECORDED.with(|b| b.set(0));
         // a BEFORE trigger a DBA added may have skipped the event: then there is no state to write
-        let inserted = was_stored(r.event_slot);
+        let inserted = rows::was_stored(r.event_slot);
         if inserted {
             refuse_changed_event(&r);
         }
@@ -421,7 +453,8 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
                 ffi::ExecSimpleRelationInsert(r.rris[p], r.estate, new);
             }
         }
-        // the foreign key's check and any AFTER trigger a DBA added fire here, as after an INSERT
+        // any AFTER trigger a DBA added (a foreign key of theirs included) fires here, as after an
+        // INSERT
         ffi::AfterTriggerEndQuery(r.estate);
         finish(&mut r);
         if !inserted {
@@ -480,13 +513,6 @@ unsafe extern "C-unwind" fn refuse_changed_event(r: &Recording) {
             }
         }
     }
-}
-
-/// Whether the insert stored the row (the table gave it a tuple id).
-fn was_stored(slot: *mut pg_sys::TupleTableSlot) -> bool {
-    // SAFETY: the slot made in `open`, read after the insert; a block number and offset of 0
-    // is ItemPointerIsValid's "invalid".
-    unsafe { (*slot).tts_tid.ip_posid != 0 }
 }
 
 fn chain_lock_tag(key: (u32, u32)) -> pg_sys::LOCKTAG {
@@ -659,51 +685,33 @@ unsafe extern "C-unwind" fn prepare(fcinfo: pg_sys::FunctionCallInfo, grant: boo
     unsafe { out.write(r) };
 }
 
-/// Opens the ledger and the state tables written, and an executor state for them (as the apply
-/// worker's `create_edata_for_relation` does): a range-table entry per table, a result relation
-/// found by trigger processing, indexes opened, AFTER-trigger events collected for this call.
+/// Opens the ledger and the state tables written, with an executor state for them
+/// (`crate::pg::rows`), and the slots the recording fills.
 #[pg_guard]
 unsafe extern "C-unwind" fn open(r: &mut Recording) {
-    // SAFETY: relations opened with the lock an INSERT takes, closed in `finish` (the lock is
-    // kept to the transaction's end); the executor state lives in its own memory context.
+    // position 0: the ledger; k + 1: the state table of KINDS[k], if written
+    let mut at = [0usize; 5];
+    let mut n = 1;
+    for k in (0..KINDS.len()).filter(|&k| r.readings[k].is_some()) {
+        at[n] = k + 1;
+        n += 1;
+    }
+    let at = &at[..n];
+    let mut relids = [pg_sys::InvalidOid; 5];
+    for (i, &p) in at.iter().enumerate() {
+        relids[i] = if p == 0 { r.t.event } else { r.t.states[p - 1] };
+    }
+    let (mut rels, mut rris) = ([std::ptr::null_mut(); 5], [std::ptr::null_mut(); 5]);
+    // SAFETY: the relations are kept open until `finish`; slots and the EPQ state are made in
+    // the executor state's memory context, as an executor's are.
     unsafe {
-        let estate = pg_sys::CreateExecutorState();
-        // what follows lives as long as the executor state (FreeExecutorState frees it), as an
-        // executor's does
-        let caller_context = pg_sys::MemoryContextSwitchTo((*estate).es_query_cxt);
-        // position 0: the ledger; k + 1: the state table of KINDS[k], if written
-        let mut at = vec![0usize];
-        at.extend((0..KINDS.len()).filter(|&k| r.readings[k].is_some()).map(|k| k + 1));
-        let relid_at = |p: usize| if p == 0 { r.t.event } else { r.t.states[p - 1] };
-        let mut rtable: *mut pg_sys::List = std::ptr::null_mut();
-        for &p in &at {
-            let rel = pg_sys::table_open(relid_at(p), pg_sys::RowExclusiveLock as i32);
-            let rte = pg_sys::palloc0(std::mem::size_of::<pg_sys::RangeTblEntry>()).cast::<pg_sys::RangeTblEntry>();
-            (*rte).type_ = pg_sys::NodeTag::T_RangeTblEntry;
-            (*rte).rtekind = pg_sys::RTEKind::RTE_RELATION;
-            (*rte).relid = relid_at(p);
-            (*rte).relkind = (*(*rel).rd_rel).relkind;
-            (*rte).rellockmode = pg_sys::RowExclusiveLock as i32;
-            rtable = pg_sys::lappend(rtable, rte.cast());
-            r.rels[p] = rel;
-        }
-        version::init_range_table(estate, rtable);
-        (*estate).es_output_cid = pg_sys::GetCurrentCommandId(true);
-        if pg_sys::ActiveSnapshotSet() {
-            (*estate).es_snapshot = pg_sys::GetActiveSnapshot();
-        }
+        let estate = rows::open_for_writes(&relids[..n], &mut rels[..n], &mut rris[..n]);
         for (i, &p) in at.iter().enumerate() {
-            let rri = pg_sys::palloc0(std::mem::size_of::<pg_sys::ResultRelInfo>()).cast::<pg_sys::ResultRelInfo>();
-            (*rri).type_ = pg_sys::NodeTag::T_ResultRelInfo;
-            // range-table index i + 1; trigger processing finds it in es_opened_result_relations
-            pg_sys::InitResultRelInfo(rri, r.rels[p], (i + 1) as pg_sys::Index, std::ptr::null_mut(), 0);
-            if p == 0 {
-                without_own_triggers((*rri).ri_TrigDesc, r.t.own_triggers);
-            }
-            pg_sys::ExecOpenIndices(rri, false);
-            (*estate).es_opened_result_relations = pg_sys::lappend((*estate).es_opened_result_relations, rri.cast());
-            r.rris[p] = rri;
+            r.rels[p] = rels[i];
+            r.rris[p] = rris[i];
         }
+        without_own_triggers((*r.rris[0]).ri_TrigDesc, r.t.own_triggers);
+        let caller_context = pg_sys::MemoryContextSwitchTo((*estate).es_query_cxt);
         let desc = (*r.rels[0]).rd_att;
         r.event_slot = pg_sys::ExecInitExtraTupleSlot(estate, desc, &pg_sys::TTSOpsVirtual);
         for &p in &at[1..] {
@@ -715,9 +723,46 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
         r.epq = pg_sys::palloc0(std::mem::size_of::<pg_sys::EPQState>()).cast();
         version::eval_plan_qual_init(r.epq, estate);
         r.estate = estate;
+        // the purpose row the event refers to, to find and lock (see purpose_gone), with the lock
+        // a foreign key's check takes on the referenced table
+        r.purpose_rel = pg_sys::table_open(r.t.purpose_table, pg_sys::RowShareLock as i32);
+        let desc = (*r.purpose_rel).rd_att;
+        r.purpose_search = pg_sys::ExecInitExtraTupleSlot(estate, desc, &pg_sys::TTSOpsVirtual);
+        r.purpose_found = pg_sys::table_slot_create(r.purpose_rel, &mut (*estate).es_tupleTable);
+        let natts = (*desc).natts as usize;
+        for i in 0..natts {
+            *(*r.purpose_search).tts_isnull.add(i) = true;
+            *(*r.purpose_search).tts_values.add(i) = pg_sys::Datum::from(0);
+        }
+        let name = (r.t.purpose_name - 1) as usize;
+        *(*r.purpose_search).tts_isnull.add(name) = false;
+        *(*r.purpose_search).tts_values.add(name) = r.purpose;
+        pg_sys::ExecStoreVirtualTuple(r.purpose_search);
         pg_sys::MemoryContextSwitchTo(caller_context);
-        pg_sys::AfterTriggerBeginQuery();
     }
+}
+
+/// **The foreign key's check, done here.** `consent_event.purpose` references `privacy.purpose`;
+/// PostgreSQL checks an inserted row with an internal AFTER trigger that runs a statement (`SELECT
+/// 1 FROM ONLY privacy.purpose x WHERE name = $1 FOR KEY SHARE OF x`) through SPI: its executor
+/// start-up was about a tenth of each recording (docs/BENCHMARKS.md). A recording leaves that
+/// trigger out of its trigger list and does what the statement does with the single-row routine:
+/// find the purpose by its primary key with the latest snapshot, waiting for a concurrent writer,
+/// and lock it FOR KEY SHARE, so that no one can delete it or change its name until the
+/// recording's transaction ends (the constraint's triggers on `privacy.purpose` still refuse that
+/// while an event refers to it). The constraint stays on the table: plain INSERTs (restores) are
+/// checked by PostgreSQL as before. A purpose deleted since the registry was read is refused with
+/// the constraint's own error.
+#[pg_guard]
+unsafe extern "C-unwind" fn purpose_gone(r: &Recording) {
+    // SAFETY: the purpose datum is the recording's text argument.
+    let purpose = unsafe { String::from_datum(r.purpose, false) }.unwrap_or_default();
+    crate::pg::errors::raise_with_detail(
+        PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
+        "insert or update on table \"consent_event\" violates foreign key constraint \"consent_event_purpose_fkey\"",
+        format!("Key (purpose)=({purpose}) is not present in table \"purpose\"."),
+        "The purpose was dropped while consent was being recorded: see SELECT * FROM privacy.purposes.",
+    )
 }
 
 /// The chain's tail: the hash of the subject's event with the highest id, read with the latest
@@ -877,13 +922,9 @@ unsafe extern "C-unwind" fn finish(r: &mut Recording) {
     // SAFETY: everything here was made by `open` and is released once.
     unsafe {
         pg_sys::EvalPlanQualEnd(r.epq);
-        pg_sys::ExecCloseResultRelations(r.estate);
-        pg_sys::ExecResetTupleTable((*r.estate).es_tupleTable, false);
-        pg_sys::FreeExecutorState(r.estate);
-        for rel in r.rels {
-            if !rel.is_null() {
-                pg_sys::table_close(rel, pg_sys::NoLock as i32);
-            }
+        rows::close_writes(r.estate, &r.rels);
+        if !r.purpose_rel.is_null() {
+            pg_sys::table_close(r.purpose_rel, pg_sys::NoLock as i32);
         }
     }
 }

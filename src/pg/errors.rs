@@ -23,6 +23,12 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<S
     unreachable!("ERROR does not return")
 }
 
+/// Raises an ERROR with `code`, `message`, `detail` and `hint` (does not return).
+pub fn raise_with_detail(code: PgSqlErrorCode, message: impl Into<String>, detail: impl Into<String>, hint: impl Into<String>) -> ! {
+    ErrorReport::new(code, message.into(), "pg_privacy").set_detail(detail.into()).set_hint(hint.into()).report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
 /// Unwraps a core result or raises its error.
 pub fn or_raise<T>(result: Result<T, MaskError>) -> T {
     match result {

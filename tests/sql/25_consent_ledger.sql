@@ -191,7 +191,12 @@ WHERE e.source = 'by hand' AND p.source = 'alone';
 SELECT active_until > now() AS active FROM privacy.consent_text WHERE purpose = 'analytics' AND subject = '780';
 SELECT intact, problem FROM privacy.verify_ledger();
 ROLLBACK;
--- ... but one whose id is below its chain's last event is refused, not chained out of order
+-- ... but not one with a state the ledger does not know (the column's domain checks it), nor one
+-- for a purpose that does not exist (the foreign key, which grant_consent checks itself)
+INSERT INTO privacy.consent_event (subject, purpose, state, source) VALUES ('780', 'analytics', 'maybe', 'by hand');
+INSERT INTO privacy.consent_event (subject, purpose, state, source) VALUES ('780', 'nonesuch', 'granted', 'by hand');
+SELECT count(*) AS by_hand_events FROM privacy.consent_event WHERE source = 'by hand';
+-- ... nor one whose id is below its chain's last event: refused, not chained out of order
 DO $$
 BEGIN
     INSERT INTO privacy.consent_event (event_id, subject, purpose, state, source) OVERRIDING SYSTEM VALUE
