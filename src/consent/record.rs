@@ -10,7 +10,7 @@
 //! the table's constraints, computes its generated columns, inserts into every index and fires its
 //! row-level triggers as an INSERT does (statement-level triggers do not fire, as for logical
 //! replication; a BEFORE trigger that changes the row is refused, see [`refuse_changed_event`]; the
-//! foreign key to `privacy.purpose` is checked by the recording itself, see [`purpose_gone`]);
+//! foreign key to `privacy.purpose` is checked by the recording itself, see [`find_purpose`]);
 //! `RelationFindReplTupleByIndex` finds a state row by primary key with
 //! a dirty snapshot and locks it, waiting for and retrying after a concurrent writer;
 //! `ExecSimpleRelationUpdate` replaces it. No privilege is checked on the tables or the id
@@ -101,7 +101,7 @@ struct Targets {
     state_cols: [i16; 4],
     /// The ledger's own `chained` and `applied` triggers and the insert check of its foreign key
     /// to `privacy.purpose` (InvalidOid where missing), left out of the recordings' trigger lists:
-    /// see [`without_own_triggers`] and [`purpose_gone`].
+    /// see [`without_own_triggers`] and [`find_purpose`].
     own_triggers: [pg_sys::Oid; 3],
     /// `privacy.purpose`, its primary key (on `name`) and that column.
     purpose_table: pg_sys::Oid,
@@ -203,7 +203,7 @@ fn own_ledger_triggers(event: pg_sys::Oid, nsp: pg_sys::Oid, purpose_table: pg_s
 /// the state of an event not being recorded here); for a recorded event their WHEN conditions
 /// are always false, yet PostgreSQL would read those conditions from the catalog's text for every
 /// recording's fresh executor state and evaluate them. The foreign key's insert check is done by
-/// [`purpose_gone`] instead. Triggers a DBA adds (foreign keys included) stay.
+/// [`find_purpose`] instead. Triggers a DBA adds (foreign keys included) stay.
 ///
 /// # Safety
 /// `td` is NULL or the ResultRelInfo's own copy of the trigger list (InitResultRelInfo makes
@@ -280,10 +280,16 @@ struct Recording {
     search_slots: [*mut pg_sys::TupleTableSlot; 5],
     found_slots: [*mut pg_sys::TupleTableSlot; 5],
     new_slots: [*mut pg_sys::TupleTableSlot; 5],
-    /// `privacy.purpose`, the purpose to find in it and the row found (see [`purpose_gone`]).
+    /// `privacy.purpose` and the foreign key's check (see [`find_purpose`]): the row found, its
+    /// address, the snapshot it was found with, how to lock it and the lock's outcome.
     purpose_rel: pg_sys::Relation,
-    purpose_search: *mut pg_sys::TupleTableSlot,
     purpose_found: *mut pg_sys::TupleTableSlot,
+    purpose_tid: pg_sys::ItemPointerData,
+    purpose_snapshot: pg_sys::Snapshot,
+    purpose_cid: pg_sys::CommandId,
+    purpose_lock_flags: u8,
+    purpose_lock: pg_sys::TM_Result::Type,
+    purpose_failure: pg_sys::TM_FailureData,
 }
 
 impl Recording {
@@ -316,8 +322,14 @@ impl Recording {
             found_slots: [std::ptr::null_mut(); 5],
             new_slots: [std::ptr::null_mut(); 5],
             purpose_rel: std::ptr::null_mut(),
-            purpose_search: std::ptr::null_mut(),
             purpose_found: std::ptr::null_mut(),
+            purpose_tid: pg_sys::ItemPointerData::default(),
+            purpose_snapshot: std::ptr::null_mut(),
+            purpose_cid: 0,
+            purpose_lock_flags: 0,
+            purpose_lock: pg_sys::TM_Result::TM_Invisible,
+            // SAFETY: plain data (a tuple id, transaction ids, a flag), written by the lock.
+            purpose_failure: unsafe { std::mem::zeroed() },
         }
     }
 }
@@ -414,10 +426,6 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         let tag = chain_lock_tag(r.lock_key);
         ffi::LockAcquire(&tag, pg_sys::ExclusiveLock as i32, false, false);
         open(&mut r);
-        // the foreign key's check, as the row is about to be inserted (purpose_gone)
-        if !ffi::RelationFindReplTupleByIndex(r.purpose_rel, r.t.purpose_key_index, pg_sys::LockTupleMode::LockTupleKeyShare, r.purpose_search, r.purpose_found) {
-            purpose_gone(&r);
-        }
         read_tail(&mut r);
         // after the lock: a chain's ids increase
         r.event_id = ffi::nextval_internal(r.t.sequence, false);
@@ -432,6 +440,24 @@ unsafe fn record(fcinfo: pg_sys::FunctionCallInfo, grant: bool, expires_arg: Opt
         let inserted = rows::was_stored(r.event_slot);
         if inserted {
             refuse_changed_event(&r);
+            // the foreign key's check, where PostgreSQL's trigger would make it: after the row
+            // and every BEFORE trigger (see find_purpose)
+            if find_purpose(&mut r) {
+                if let Some(lock) = (*(*r.purpose_rel).rd_tableam).tuple_lock {
+                    r.purpose_lock = lock(
+                        r.purpose_rel,
+                        &mut r.purpose_tid,
+                        r.purpose_snapshot,
+                        r.purpose_found,
+                        r.purpose_cid,
+                        pg_sys::LockTupleMode::LockTupleKeyShare,
+                        pg_sys::LockWaitPolicy::LockWaitBlock,
+                        r.purpose_lock_flags,
+                        &mut r.purpose_failure,
+                    );
+                }
+            }
+            purpose_locked(&mut r);
         }
         for k in 0..KINDS.len() {
             if r.readings[k].is_none() || !inserted {
@@ -723,21 +749,10 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
         r.epq = pg_sys::palloc0(std::mem::size_of::<pg_sys::EPQState>()).cast();
         version::eval_plan_qual_init(r.epq, estate);
         r.estate = estate;
-        // the purpose row the event refers to, to find and lock (see purpose_gone), with the lock
-        // a foreign key's check takes on the referenced table
+        // the purpose the event refers to, found and locked after the insert (find_purpose), with
+        // the lock a foreign key's check takes on the referenced table
         r.purpose_rel = pg_sys::table_open(r.t.purpose_table, pg_sys::RowShareLock as i32);
-        let desc = (*r.purpose_rel).rd_att;
-        r.purpose_search = pg_sys::ExecInitExtraTupleSlot(estate, desc, &pg_sys::TTSOpsVirtual);
         r.purpose_found = pg_sys::table_slot_create(r.purpose_rel, &mut (*estate).es_tupleTable);
-        let natts = (*desc).natts as usize;
-        for i in 0..natts {
-            *(*r.purpose_search).tts_isnull.add(i) = true;
-            *(*r.purpose_search).tts_values.add(i) = pg_sys::Datum::from(0);
-        }
-        let name = (r.t.purpose_name - 1) as usize;
-        *(*r.purpose_search).tts_isnull.add(name) = false;
-        *(*r.purpose_search).tts_values.add(name) = r.purpose;
-        pg_sys::ExecStoreVirtualTuple(r.purpose_search);
         pg_sys::MemoryContextSwitchTo(caller_context);
     }
 }
@@ -746,23 +761,94 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
 /// PostgreSQL checks an inserted row with an internal AFTER trigger that runs a statement (`SELECT
 /// 1 FROM ONLY privacy.purpose x WHERE name = $1 FOR KEY SHARE OF x`) through SPI: its executor
 /// start-up was about a tenth of each recording (docs/BENCHMARKS.md). A recording leaves that
-/// trigger out of its trigger list and does what the statement does with the single-row routine:
-/// find the purpose by its primary key with the latest snapshot, waiting for a concurrent writer,
-/// and lock it FOR KEY SHARE, so that no one can delete it or change its name until the
-/// recording's transaction ends (the constraint's triggers on `privacy.purpose` still refuse that
-/// while an event refers to it). The constraint stays on the table: plain INSERTs (restores) are
-/// checked by PostgreSQL as before. A purpose deleted since the registry was read is refused with
-/// the constraint's own error.
+/// trigger out of its trigger list and does what the statement does, after the row and its BEFORE
+/// triggers as the trigger would: finds the purpose by its primary key with the snapshot the
+/// statement would have (a new one in READ COMMITTED, the transaction's otherwise), then locks
+/// the row `FOR KEY SHARE` with the table's own `tuple_lock` and the flags `FOR KEY SHARE` uses
+/// (`nodeLockRows.c`): it waits only for a deletion or a change of the key in progress, not for
+/// other updates of the row, and in READ COMMITTED follows an update to the row's latest version,
+/// whose key is checked again. No one can then delete the purpose or rename it until the
+/// recording's transaction ends (the constraint's triggers on `privacy.purpose` refuse that while
+/// an event refers to it). The constraint stays on the table: plain INSERTs (restores) are checked
+/// by PostgreSQL as before. Returns whether a row was found to lock.
 #[pg_guard]
-unsafe extern "C-unwind" fn purpose_gone(r: &Recording) {
-    // SAFETY: the purpose datum is the recording's text argument.
-    let purpose = unsafe { String::from_datum(r.purpose, false) }.unwrap_or_default();
-    crate::pg::errors::raise_with_detail(
-        PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
-        "insert or update on table \"consent_event\" violates foreign key constraint \"consent_event_purpose_fkey\"",
-        format!("Key (purpose)=({purpose}) is not present in table \"purpose\"."),
-        "The purpose was dropped while consent was being recorded: see SELECT * FROM privacy.purposes.",
-    )
+unsafe extern "C-unwind" fn find_purpose(r: &mut Recording) -> bool {
+    // SAFETY: an index scan of the open purpose table under a registered snapshot (kept for the
+    // lock, released by purpose_locked or the transaction's abort); the slot is the recording's.
+    unsafe {
+        let repeatable = pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32;
+        r.purpose_snapshot = pg_sys::RegisterSnapshot(pg_sys::GetTransactionSnapshot());
+        r.purpose_cid = pg_sys::GetCurrentCommandId(false);
+        r.purpose_lock_flags = (pg_sys::TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS | if repeatable { 0 } else { pg_sys::TUPLE_LOCK_FLAG_FIND_LAST_VERSION }) as u8;
+        r.purpose_lock = pg_sys::TM_Result::TM_Invisible;
+        let index = pg_sys::index_open(r.t.purpose_key_index, pg_sys::AccessShareLock as i32);
+        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        pg_sys::ScanKeyEntryInitialize(
+            &mut key,
+            0,
+            1,
+            pg_sys::BTEqualStrategyNumber as u16,
+            pg_sys::InvalidOid,
+            *(*index).rd_indcollation,
+            pg_sys::Oid::from(pg_sys::F_TEXTEQ),
+            r.purpose,
+        );
+        let scan = version::index_beginscan(r.purpose_rel, index, r.purpose_snapshot, 1);
+        pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
+        let found = pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, r.purpose_found);
+        if found {
+            r.purpose_tid = (*r.purpose_found).tts_tid;
+        }
+        pg_sys::index_endscan(scan);
+        pg_sys::index_close(index, pg_sys::NoLock as i32);
+        found
+    }
+}
+
+/// The outcome of the foreign key's check (see [`find_purpose`]), as the statement's `FOR KEY
+/// SHARE` would have it: the row locked, or the constraint's own error when there is no such
+/// purpose (deleted or renamed meanwhile, by another session or by a trigger of this insert), or a
+/// serialization failure when a REPEATABLE READ transaction finds it changed since its snapshot.
+#[pg_guard]
+unsafe extern "C-unwind" fn purpose_locked(r: &mut Recording) {
+    // SAFETY: the snapshot find_purpose registered (or none); the slot holds the locked row after
+    // TM_Ok.
+    unsafe {
+        if !r.purpose_snapshot.is_null() {
+            pg_sys::UnregisterSnapshot(r.purpose_snapshot);
+            r.purpose_snapshot = std::ptr::null_mut();
+        }
+        let repeatable = pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32;
+        let still_there = match r.purpose_lock {
+            // after following an update, the latest version must still carry the name
+            pg_sys::TM_Result::TM_Ok => {
+                let att = r.t.purpose_name as usize;
+                pg_sys::slot_getsomeattrs_int(r.purpose_found, att as i32);
+                !*(*r.purpose_found).tts_isnull.add(att - 1)
+                    && String::from_datum(*(*r.purpose_found).tts_values.add(att - 1), false) == String::from_datum(r.purpose, false)
+            }
+            pg_sys::TM_Result::TM_Updated | pg_sys::TM_Result::TM_Deleted if repeatable => raise(
+                PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+                if r.purpose_lock == pg_sys::TM_Result::TM_Deleted {
+                    "could not serialize access due to concurrent delete"
+                } else {
+                    "could not serialize access due to concurrent update"
+                },
+                "The purpose of this consent was renamed or removed by a transaction that committed after this one began: retry the transaction.",
+            ),
+            // not found, deleted, or changed by this transaction since the snapshot
+            _ => false,
+        };
+        if !still_there {
+            let purpose = String::from_datum(r.purpose, false).unwrap_or_default();
+            crate::pg::errors::raise_with_detail(
+                PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
+                "insert or update on table \"consent_event\" violates foreign key constraint \"consent_event_purpose_fkey\"",
+                format!("Key (purpose)=({purpose}) is not present in table \"purpose\"."),
+                "The purpose was removed or renamed while consent was being recorded: see SELECT * FROM privacy.purposes.",
+            )
+        }
+    }
 }
 
 /// The chain's tail: the hash of the subject's event with the highest id, read with the latest

@@ -632,6 +632,9 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         let (mode, reason) = (pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2));
         // what the tables' statements wrote is visible to the receipt's triggers
         pg_sys::CommandCounterIncrement();
+        // The receipt is written as the extension's owner: its triggers, and the table names it
+        // records, must see the functions' search_path, not one a subject table's trigger set.
+        level = pin_search_path(level);
         // the subject by its keyed pseudonym (the ledger's key), never its id
         receipt::open(readings.values[4], mode, reason, pgrx::pg_arg_is_null(fcinfo, 2), &tables, e.started, &mut receipt);
         receipt.number(ffi::nextval_internal(receipt.sequence, false));

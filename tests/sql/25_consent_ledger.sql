@@ -196,6 +196,22 @@ ROLLBACK;
 INSERT INTO privacy.consent_event (subject, purpose, state, source) VALUES ('780', 'analytics', 'maybe', 'by hand');
 INSERT INTO privacy.consent_event (subject, purpose, state, source) VALUES ('780', 'nonesuch', 'granted', 'by hand');
 SELECT count(*) AS by_hand_events FROM privacy.consent_event WHERE source = 'by hand';
+-- The foreign key's check comes after the ledger's BEFORE triggers, where PostgreSQL's own
+-- would: a trigger that removes the event's purpose makes grant_consent fail (control: the same
+-- grant without the trigger records).
+BEGIN;
+SELECT privacy.create_purpose('fleeting', true);
+SAVEPOINT before_grant;
+SELECT privacy.grant_consent('790', 'fleeting') > 0 AS recorded_without_trigger;
+ROLLBACK TO before_grant;
+CREATE FUNCTION public.remove_purpose() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    DELETE FROM privacy.purpose WHERE name = NEW.purpose;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER remove_purpose BEFORE INSERT ON privacy.consent_event FOR EACH ROW EXECUTE FUNCTION public.remove_purpose();
+SELECT privacy.grant_consent('790', 'fleeting');
+ROLLBACK;
 -- ... nor one whose id is below its chain's last event: refused, not chained out of order
 DO $$
 BEGIN

@@ -240,6 +240,20 @@ SELECT rolsuper AS owner_became_superuser FROM pg_roles WHERE rolname = 'rights_
 -- receipt fails the whole erasure, whose rows stay.
 INSERT INTO trap.accounts VALUES (13), (14), (15);
 ALTER TABLE privacy.erasure_receipt ADD COLUMN ticket text;
+-- (the trigger below calls lower() unqualified; trap.accounts' trigger sets the path to trap
+-- first, where this lower() records who called it: the receipt's trigger, which runs as the
+-- extension's owner, must still find pg_catalog's, whoever erases)
+CREATE FUNCTION trap.lower(text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO trap.calls VALUES (current_user);
+    RETURN $1;
+END $f$;
+-- (control) under that path the trap's lower() is the one found
+BEGIN;
+SET LOCAL search_path = trap, pg_catalog;
+SELECT lower('X') AS trap_lower;
+SELECT who, count(*) AS recorded FROM trap.calls WHERE who = current_user GROUP BY who;
+ROLLBACK;
 SELECT r->'tables' AS tables FROM privacy.erase_subject('13', reason => 'no trigger') r;
 SELECT reason, ticket IS NULL AS ticket_empty FROM privacy.erasure_receipt ORDER BY receipt_id DESC LIMIT 1;
 CREATE FUNCTION trap.receipt_trigger() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -248,12 +262,15 @@ BEGIN
         RETURN NULL;
     END IF;
     NEW.ticket := 'T-' || NEW.receipt_id;
-    NEW.reason := NEW.reason || ' (filed)';
+    NEW.reason := lower(NEW.reason) || ' (filed)';
     RETURN NEW;
 END $f$;
 CREATE TRIGGER receipt_trigger BEFORE INSERT ON privacy.erasure_receipt FOR EACH ROW EXECUTE FUNCTION trap.receipt_trigger();
-SELECT r->'reason' AS reason_returned FROM privacy.erase_subject('14', reason => 'ticket') r;
+\c - rights_dpo
+SELECT r->'reason' AS reason_returned, r->'tables'->3->>'table' AS trap_table FROM privacy.erase_subject('14', reason => 'Ticket') r;
+\c - postgres
 SELECT reason, ticket = 'T-' || receipt_id AS ticket_filled FROM privacy.erasure_receipt ORDER BY receipt_id DESC LIMIT 1;
+SELECT who, count(*) FROM trap.calls GROUP BY who ORDER BY who;
 \set VERBOSITY terse
 SELECT privacy.erase_subject('15', reason => 'skip');
 \set VERBOSITY default
