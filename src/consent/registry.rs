@@ -303,7 +303,10 @@ CREATE TABLE privacy.consent_event (
 );
 -- a subject's events in order (its chain's tail, per-subject checks), and who follows whom
 CREATE INDEX consent_event_key ON privacy.consent_event (subject_key, event_id);
-CREATE INDEX consent_event_links ON privacy.consent_event (subject_key, prev_hash);
+-- who follows whom (verify_ledger's links and forks, the anchors' chain heads); a subject's first
+-- event follows no one and is left out: the queries compare prev_hash with a hash, never NULL,
+-- and first events are most of a ledger's events (a first grant writes one index entry less)
+CREATE INDEX consent_event_links ON privacy.consent_event (subject_key, prev_hash) WHERE prev_hash IS NOT NULL;
 -- Current state, one row per (purpose, reading of the subject): consent is active while
 -- active_until > statement_timestamp() (infinity without expiry, -infinity once withdrawn).
 CREATE TABLE privacy.consent_bigint (

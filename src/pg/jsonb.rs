@@ -21,7 +21,7 @@ pub enum Json<'a> {
     /// A `timestamptz`, as `to_jsonb` writes it (ISO 8601 in the session's time zone).
     Timestamptz(pg_sys::TimestampTz),
     Array(Vec<Json<'a>>),
-    /// Keys are unique (the last of equal keys would win in jsonb; callers pass constants).
+    /// Of equal keys the last one wins, as in jsonb.
     Object(Vec<(&'a str, Json<'a>)>),
     /// A `jsonb` datum, nested as it is.
     Jsonb(pg_sys::Datum),
@@ -139,7 +139,15 @@ fn encode(json: &Json<'_>, keep: &mut Keep) -> pg_sys::JsonbValue {
         Json::Object(entries) => {
             let mut sorted: Vec<&(&str, Json<'_>)> = entries.iter().collect();
             sorted.sort_by(|a, b| key_order(a.0, b.0));
-            let mut pairs: Vec<pg_sys::JsonbPair> = sorted
+            // equal keys: the last one given wins, as in jsonb (the sort is stable)
+            let mut unique: Vec<&(&str, Json<'_>)> = Vec::with_capacity(sorted.len());
+            for entry in sorted {
+                match unique.last_mut() {
+                    Some(last) if last.0 == entry.0 => *last = entry,
+                    _ => unique.push(entry),
+                }
+            }
+            let mut pairs: Vec<pg_sys::JsonbPair> = unique
                 .iter()
                 .enumerate()
                 .map(|(order, (key, value))| pg_sys::JsonbPair { key: string_value(key.as_bytes()), value: encode(value, keep), order: order as u32 })

@@ -378,6 +378,7 @@ mod tests {
             ("list", Json::Array(vec![Json::Int(0), Json::Int(i64::MAX), Json::Object(vec![("k", Json::str(""))])])),
             ("empty", Json::Array(vec![])),
             ("nothing", Json::Object(vec![])),
+            ("ab", Json::Int(-2)),
             ("ab", Json::Int(-1)),
         ]);
         let expected = "jsonb_build_object('zeta', '-9223372036854775808'::bigint, 'a', E'ünïcödé \"quoted\"\\n\\ttab', 'bb', NULL, \
