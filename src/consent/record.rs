@@ -774,33 +774,20 @@ unsafe extern "C-unwind" fn open(r: &mut Recording) {
 #[pg_guard]
 unsafe extern "C-unwind" fn find_purpose(r: &mut Recording) -> bool {
     // SAFETY: an index scan of the open purpose table under a registered snapshot (kept for the
-    // lock, released by purpose_locked or the transaction's abort); the slot is the recording's.
+    // lock, released by purpose_locked or the transaction's abort); only the row's address is
+    // kept (the lock fills the recording's slot).
     unsafe {
         let repeatable = pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32;
         r.purpose_snapshot = pg_sys::RegisterSnapshot(pg_sys::GetTransactionSnapshot());
         r.purpose_cid = pg_sys::GetCurrentCommandId(false);
         r.purpose_lock_flags = (pg_sys::TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS | if repeatable { 0 } else { pg_sys::TUPLE_LOCK_FLAG_FIND_LAST_VERSION }) as u8;
         r.purpose_lock = pg_sys::TM_Result::TM_Invisible;
-        let index = pg_sys::index_open(r.t.purpose_key_index, pg_sys::AccessShareLock as i32);
-        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
-        pg_sys::ScanKeyEntryInitialize(
-            &mut key,
-            0,
-            1,
-            pg_sys::BTEqualStrategyNumber as u16,
-            pg_sys::InvalidOid,
-            *(*index).rd_indcollation,
-            pg_sys::Oid::from(pg_sys::F_TEXTEQ),
-            r.purpose,
-        );
-        let scan = version::index_beginscan(r.purpose_rel, index, r.purpose_snapshot, 1);
-        pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
-        let found = pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, r.purpose_found);
-        if found {
-            r.purpose_tid = (*r.purpose_found).tts_tid;
-        }
-        pg_sys::index_endscan(scan);
-        pg_sys::index_close(index, pg_sys::NoLock as i32);
+        let mut found = false;
+        rows::for_each_equal(r.purpose_rel, r.t.purpose_key_index, pg_sys::F_TEXTEQ, r.purpose, r.purpose_snapshot, pg_sys::ScanDirection::ForwardScanDirection, |slot| {
+            found = true;
+            r.purpose_tid = (*slot).tts_tid;
+            false
+        });
         found
     }
 }
@@ -824,8 +811,7 @@ unsafe extern "C-unwind" fn purpose_locked(r: &mut Recording) {
             pg_sys::TM_Result::TM_Ok => {
                 let att = r.t.purpose_name as usize;
                 pg_sys::slot_getsomeattrs_int(r.purpose_found, att as i32);
-                !*(*r.purpose_found).tts_isnull.add(att - 1)
-                    && String::from_datum(*(*r.purpose_found).tts_values.add(att - 1), false) == String::from_datum(r.purpose, false)
+                !*(*r.purpose_found).tts_isnull.add(att - 1) && ffi::datum_image_eq(*(*r.purpose_found).tts_values.add(att - 1), r.purpose, false, -1)
             }
             pg_sys::TM_Result::TM_Updated | pg_sys::TM_Result::TM_Deleted if repeatable => raise(
                 PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
@@ -865,25 +851,18 @@ unsafe fn last_event(r: &Recording) -> Option<(i64, Option<pg_sys::Datum>)> {
     // is copied out of the buffer before the slot is dropped.
     unsafe {
         let heap = r.rels[0];
-        let index = pg_sys::index_open(r.t.event_key_index, pg_sys::AccessShareLock as i32);
         let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
-        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
-        pg_sys::ScanKeyInit(&mut key, 1, pg_sys::BTEqualStrategyNumber as u16, pg_sys::Oid::from(pg_sys::F_BYTEAEQ), r.key);
-        let scan = version::index_beginscan(heap, index, snapshot, 1);
-        pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
-        let slot = pg_sys::table_slot_create(heap, std::ptr::null_mut());
         let mut last = None;
-        if pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::BackwardScanDirection, slot) {
+        // the highest id first: the chain's tail
+        rows::for_each_equal(heap, r.t.event_key_index, pg_sys::F_BYTEAEQ, r.key, snapshot, pg_sys::ScanDirection::BackwardScanDirection, |slot| {
             let (id, hash) = (r.t.event_id as usize, r.t.hash as usize);
             pg_sys::slot_getsomeattrs_int(slot, id.max(hash) as i32);
             let value = |att: usize| (!*(*slot).tts_isnull.add(att - 1)).then(|| *(*slot).tts_values.add(att - 1));
             let hash = value(hash).map(|d| pg_sys::Datum::from(pg_sys::pg_detoast_datum_copy(d.cast_mut_ptr())));
             last = value(id).map(|d| (d.value() as i64, hash));
-        }
-        pg_sys::ExecDropSingleTupleTableSlot(slot);
-        pg_sys::index_endscan(scan);
+            false
+        });
         pg_sys::UnregisterSnapshot(snapshot);
-        pg_sys::index_close(index, pg_sys::NoLock as i32);
         last
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Used where a statement's planning and executor start-up would be most of the time spent:
 //! consent recording (`crate::consent::record`) and the erasure receipt
-//! (`crate::rights::receipt`); docs/BENCHMARKS.md has the measurements.
+//! (`crate::rights::receipt`); docs/BENCHMARKS.md has the measurements. [`for_each_equal`] is
+//! their lookup: the rows an index finds for one key, without a statement either.
 
 use pgrx::pg_sys;
 
@@ -86,4 +87,44 @@ pub fn was_stored(slot: *mut pg_sys::TupleTableSlot) -> bool {
     // SAFETY: a slot an insert was given, read after it; a block number and offset of 0 is
     // ItemPointerIsValid's "invalid".
     unsafe { (*slot).tts_tid.ip_posid != 0 }
+}
+
+/// Hands `visit` the rows of the open `heap` whose `index`'s first column equals `value` (compared
+/// by the function `eq_proc`, with the index column's collation), in `direction`, under
+/// `snapshot`, each in a slot of the table's shape that lives for the scan, until it returns false.
+///
+/// # Safety
+/// `heap` is open; `value` is of the column's type; guarded code (the index is opened with the
+/// lock a SELECT takes, kept to the transaction's end).
+pub unsafe fn for_each_equal(
+    heap: pg_sys::Relation,
+    index: pg_sys::Oid,
+    eq_proc: u32,
+    value: pg_sys::Datum,
+    snapshot: pg_sys::Snapshot,
+    direction: pg_sys::ScanDirection::Type,
+    mut visit: impl FnMut(*mut pg_sys::TupleTableSlot) -> bool,
+) {
+    // SAFETY: see the function's contract; the scan is ended before returning.
+    unsafe {
+        let index = pg_sys::index_open(index, pg_sys::AccessShareLock as i32);
+        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        pg_sys::ScanKeyEntryInitialize(
+            &mut key,
+            0,
+            1,
+            pg_sys::BTEqualStrategyNumber as u16,
+            pg_sys::InvalidOid,
+            *(*index).rd_indcollation,
+            pg_sys::Oid::from(eq_proc),
+            value,
+        );
+        let scan = version::index_beginscan(heap, index, snapshot, 1);
+        pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
+        let slot = pg_sys::table_slot_create(heap, std::ptr::null_mut());
+        while pg_sys::index_getnext_slot(scan, direction, slot) && visit(slot) {}
+        pg_sys::ExecDropSingleTupleTableSlot(slot);
+        pg_sys::index_endscan(scan);
+        pg_sys::index_close(index, pg_sys::NoLock as i32);
+    }
 }

@@ -311,23 +311,15 @@ unsafe fn events_with_id(t: &Targets, key: pg_sys::Datum) -> bool {
     // with the lock a SELECT takes, kept to the transaction's end.
     unsafe {
         let heap = pg_sys::table_open(t.events, pg_sys::AccessShareLock as i32);
-        let index = pg_sys::index_open(t.events_key_index, pg_sys::AccessShareLock as i32);
         let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
-        let mut scankey: pg_sys::ScanKeyData = std::mem::zeroed();
-        pg_sys::ScanKeyInit(&mut scankey, 1, pg_sys::BTEqualStrategyNumber as u16, pg_sys::Oid::from(pg_sys::F_BYTEAEQ), key);
-        let scan = crate::pg::version::index_beginscan(heap, index, snapshot, 1);
-        pg_sys::index_rescan(scan, &mut scankey, 1, std::ptr::null_mut(), 0);
-        let slot = pg_sys::table_slot_create(heap, std::ptr::null_mut());
         let subject = t.events_subject as usize;
         let mut found = false;
-        while !found && pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, slot) {
+        rows::for_each_equal(heap, t.events_key_index, pg_sys::F_BYTEAEQ, key, snapshot, pg_sys::ScanDirection::ForwardScanDirection, |slot| {
             pg_sys::slot_getsomeattrs_int(slot, subject as i32);
             found = !*(*slot).tts_isnull.add(subject - 1);
-        }
-        pg_sys::ExecDropSingleTupleTableSlot(slot);
-        pg_sys::index_endscan(scan);
+            !found
+        });
         pg_sys::UnregisterSnapshot(snapshot);
-        pg_sys::index_close(index, pg_sys::NoLock as i32);
         pg_sys::table_close(heap, pg_sys::NoLock as i32);
         found
     }
