@@ -298,12 +298,17 @@ DECLARE
 BEGIN
     PERFORM privacy.require_admin('erase a data subject''s data');
     FOR m IN SELECT * FROM privacy.subject_map() ORDER BY step LOOP
+        -- The function's search_path again before its own expressions: a subject table's trigger
+        -- may have SET another for the session (a plain SET outlives the statement), under which
+        -- format(), cardinality() or || would find the table owner's functions.
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         PERFORM privacy.subject_column_usable(m.relation, m.subject_column, m.id_kind);
         IF m.subject_column_masked OR m.subject_column_nullable THEN
             -- the rows, found by their raw subject column and locked, then rewritten by row address
             EXECUTE format('SELECT array_agg(s.tableoid) AS rels, array_agg(s.ctid) AS tids FROM (SELECT r.tableoid, r.ctid FROM %s r WHERE r.%I = %s FOR UPDATE) s',
                            m.relation::regclass, m.subject_column, privacy.subject_match(m.id_kind))
                 USING subject INTO rows_found;
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             n := coalesce(cardinality(rows_found.tids), 0);
             IF n > 0 THEN
                 SELECT string_agg(format('%I = %I', c, c), ', ') INTO set_list FROM unnest(m.masked_columns) c;
@@ -314,11 +319,13 @@ BEGIN
                 EXECUTE format('UPDATE %s r SET %s WHERE (r.tableoid, r.ctid) IN (SELECT * FROM unnest($1::oid[], $2::tid[]))',
                                m.relation::regclass, set_list)
                     USING rows_found.rels, rows_found.tids;
+                PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
                 PERFORM privacy.end_anonymizing(depth);
             END IF;
             action := 'anonymized';
         ELSE
             n := privacy.delete_subject_rows(m.relation, subject);
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             action := 'deleted';
         END IF;
         done := done || jsonb_build_object('table', m.relation::regclass::text, 'action', action, 'rows', n);
@@ -371,6 +378,8 @@ BEGIN
     SELECT count(*) INTO total FROM privacy.retention_due();
     FOR s IN SELECT * FROM privacy.retention_due() LIMIT batch_size LOOP
         r := privacy.erase_subject(s.subject, mode, 'retention: every consent has lapsed');
+        -- (the function's search_path again: see anonymize_subject_rows)
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         receipts := receipts || (r->>'receipt_id')::bigint;
         RAISE NOTICE 'retention: erased subject %/% (receipt %)', cardinality(receipts), least(total, batch_size), r->>'receipt_id';
     END LOOP;

@@ -277,6 +277,23 @@ SELECT privacy.erase_subject('15', reason => 'skip');
 SELECT id AS still_there FROM trap.accounts WHERE id IN (13, 14, 15) ORDER BY id;
 DROP TRIGGER receipt_trigger ON privacy.erasure_receipt;
 ALTER TABLE privacy.erasure_receipt DROP COLUMN ticket;
+-- The anonymize walk (PL/pgSQL) keeps its own search_path too after trap.accounts' trigger set
+-- another for the session: its jsonb || must not be the table owner's.
+CREATE FUNCTION trap.cat(jsonb, jsonb) RETURNS jsonb LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO trap.calls VALUES (current_user);
+    RETURN $1 OPERATOR(pg_catalog.||) $2;
+END $f$;
+CREATE OPERATOR trap.|| (leftarg = jsonb, rightarg = jsonb, function = trap.cat);
+-- (control) under that path the trap's || is the one found
+BEGIN;
+SET LOCAL search_path = trap, pg_catalog;
+SELECT '[1]'::jsonb || '[2]'::jsonb AS trap_concat;
+SELECT who, count(*) AS recorded FROM trap.calls WHERE who = current_user GROUP BY who;
+ROLLBACK;
+SELECT r->'tables'->3 AS trap_table FROM privacy.erase_subject('15', 'anonymize') r;
+RESET search_path;
+SELECT who, count(*) FROM trap.calls GROUP BY who ORDER BY who;
 \c privacy_e2e postgres
 DROP DATABASE rights_db;
 DROP ROLE rights_dpo, rights_dpo_filtered, rights_owner;
