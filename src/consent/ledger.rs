@@ -214,11 +214,14 @@ BEGIN
         event_id := bad; problem := 'the event''s contents do not match its hash: it was changed';
         RETURN NEXT; RETURN;
     END IF;
+    -- an event follows an earlier event of its subject: chains follow id order (recording takes
+    -- the id after the chain's lock), so one that follows a later event was added out of order
     SELECT min(e.event_id) INTO bad FROM privacy.consent_event e
     WHERE e.prev_hash IS NOT NULL
-      AND NOT EXISTS (SELECT FROM privacy.consent_event p WHERE p.subject_key = e.subject_key AND p.hash = e.prev_hash);
+      AND NOT EXISTS (SELECT FROM privacy.consent_event p
+                      WHERE p.subject_key = e.subject_key AND p.event_id < e.event_id AND p.hash = e.prev_hash);
     IF bad IS NOT NULL THEN
-        event_id := bad; problem := 'the event does not follow any event of its subject: an event before it was changed or removed';
+        event_id := bad; problem := 'the event does not follow any earlier event of its subject: an event before it was changed or removed, or it was added out of order';
         RETURN NEXT; RETURN;
     END IF;
     SELECT min(s.first_event) INTO bad FROM (

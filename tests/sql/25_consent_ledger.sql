@@ -47,6 +47,28 @@ ALTER TABLE privacy.consent_event DISABLE TRIGGER append_only;
 DELETE FROM privacy.consent_event WHERE event_id = :granted_event;
 SELECT intact, event_id = :withdrawn_event AS at_the_next_event, problem FROM privacy.verify_ledger();
 ROLLBACK;
+-- an event appended after a chain's tail with a correct link and hash but an id below the tail's
+-- (0): chains follow id order, so it shows as added out of order. The control, the same event
+-- with an id above the tail's, verifies (that is what recording does).
+SELECT event_id AS tail_event, hash AS tail_hash, subject_key AS tail_key FROM privacy.consent_event
+WHERE subject_key = (SELECT subject_key FROM privacy.consent_event WHERE source = 'unsubscribe link')
+ORDER BY event_id DESC LIMIT 1 \gset
+BEGIN;
+INSERT INTO privacy.consent_event (event_id, subject, purpose, state, recorded_at, recorded_by, source, subject_key, prev_hash, hash)
+OVERRIDING SYSTEM VALUE
+SELECT n, '2', 'marketing', 'granted', t, 'forger', 'appended', :'tail_key'::bytea, :'tail_hash'::bytea,
+       privacy.ledger_event_hash(:'tail_hash'::bytea, n, :'tail_key'::bytea, 'marketing', 'granted', NULL, t, 'forger', 'appended')
+FROM (VALUES (0::bigint, now())) v(n, t);
+SELECT intact, event_id = 0 AS at_the_appended_event, problem FROM privacy.verify_ledger();
+ROLLBACK;
+BEGIN;
+INSERT INTO privacy.consent_event (event_id, subject, purpose, state, recorded_at, recorded_by, source, subject_key, prev_hash, hash)
+OVERRIDING SYSTEM VALUE
+SELECT n, '2', 'marketing', 'granted', t, 'forger', 'appended', :'tail_key'::bytea, :'tail_hash'::bytea,
+       privacy.ledger_event_hash(:'tail_hash'::bytea, n, :'tail_key'::bytea, 'marketing', 'granted', NULL, t, 'forger', 'appended')
+FROM (VALUES ((SELECT max(event_id) + 1000 FROM privacy.consent_event), now())) v(n, t);
+SELECT intact, problem FROM privacy.verify_ledger();
+ROLLBACK;
 -- an inserted event carrying a copied hash:
 BEGIN;
 INSERT INTO privacy.consent_event (subject, purpose, state, source, subject_key, prev_hash, hash)
