@@ -291,6 +291,7 @@ DECLARE
     m record;
     done jsonb := '[]';
     n bigint;
+    rewritten bigint;
     action text;
     rows_found record;
     set_list text;
@@ -319,8 +320,17 @@ BEGIN
                 EXECUTE format('UPDATE %s r SET %s WHERE (r.tableoid, r.ctid) IN (SELECT * FROM unnest($1::oid[], $2::tid[]))',
                                m.relation::regclass, set_list)
                     USING rows_found.rels, rows_found.tids;
+                GET DIAGNOSTICS rewritten = ROW_COUNT;
                 PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
                 PERFORM privacy.end_anonymizing(depth);
+                -- every row found is rewritten, or nothing is erased: a trigger that skips a row's
+                -- UPDATE (RETURN NULL) or a rule must not leave it behind a receipt that counts it
+                IF rewritten <> n THEN
+                    RAISE EXCEPTION 'rows of % about the data subject were not erased', m.relation::regclass
+                        USING ERRCODE = 'triggered_action_exception',
+                              DETAIL = format('%s rows were found and %s rewritten: a trigger or rule of the table (or of one of its partitions or child tables) skipped the others. Nothing was erased.', n, rewritten),
+                              HINT = 'Let the table''s triggers update a subject''s rows during erasure, then erase again.';
+                END IF;
             END IF;
             action := 'anonymized';
         ELSE

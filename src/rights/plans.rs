@@ -36,7 +36,7 @@ use pgrx::prelude::*;
 use super::{map, receipt, MapEntry};
 use crate::pg::cache::{Cached, CachedMap, Class};
 use crate::pg::catalog::{qualified_name as qualified, quote_ident as quoted};
-use crate::pg::errors::raise;
+use crate::pg::errors::{raise, raise_with_detail};
 use crate::pg::ffi;
 
 /// A plan saved with `SPI_keepplan`. Dropping it (its map was replaced) frees it at the end of
@@ -50,6 +50,8 @@ backend_local! {
     static EXPORT: Cached<Option<KeptPlan>> = const { Cached::new(Class::Relations) };
     /// One DELETE per subject table.
     static DELETES: CachedMap<pg_sys::Oid, Option<Rc<KeptPlan>>> = CachedMap::new(Class::Relations);
+    /// Whether a subject table still holds rows about `$1` after its DELETE (see `left_behind`).
+    static LEFT_BEHIND: CachedMap<pg_sys::Oid, Option<Rc<KeptPlan>>> = CachedMap::new(Class::Relations);
 }
 
 impl Drop for KeptPlan {
@@ -396,12 +398,91 @@ fn delete_plan(entry: &MapEntry) -> Option<Rc<KeptPlan>> {
     })
 }
 
-/// The plans to run, as palloc'd arrays of `count` plans and their tables.
+/// `SELECT EXISTS` over one subject table's rows about `$1`: run after its DELETE when the DELETE
+/// could have skipped rows it found (`may_skip_deletes`).
+fn left_behind_plan(entry: &MapEntry) -> Option<Rc<KeptPlan>> {
+    LEFT_BEHIND.with(|c| {
+        c.get(entry.relid, |relid| {
+            let condition = condition(entry)?;
+            Some(Rc::new(prepare_for_readings(&format!(
+                "SELECT EXISTS (SELECT FROM {} r WHERE {condition})",
+                qualified(relid)
+            ))))
+        })
+    })
+}
+
+/// Whether a DELETE of the table can leave rows it found: a row-level BEFORE DELETE trigger
+/// returning NULL skips its row (a soft-delete trigger does that on purpose), a rule can replace
+/// the DELETE, and the partitions or children a DELETE through this table reaches have triggers
+/// and rules of their own. Only such tables are checked again after their DELETE: the check is a
+/// second index probe, which a plain table does not need (docs/BENCHMARKS.md, erasure).
+#[pg_guard]
+unsafe extern "C-unwind" fn may_skip_deletes(relid: pg_sys::Oid) -> bool {
+    // SAFETY: a relcache reference held only for these reads; the erasure locks the table anyway.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return false;
+        }
+        let triggers = (*rel).trigdesc;
+        let skips = (!triggers.is_null() && (*triggers).trig_delete_before_row)
+            || (*(*rel).rd_rel).relhasrules
+            || (*(*rel).rd_rel).relhassubclass
+            || (*(*rel).rd_rel).relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char;
+        pg_sys::RelationClose(rel);
+        skips
+    }
+}
+
+/// Refuses an erasure that left rows about the subject in a table: erasure removes them all or
+/// nothing (the transaction is rolled back), never a receipt for rows still there.
+#[pg_guard]
+unsafe extern "C-unwind" fn refuse_left_behind(relid: pg_sys::Oid) {
+    raise_with_detail(
+        pg_sys::errcodes::PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+        format!("rows of {} about the data subject were not erased", crate::pg::catalog::relation_name(relid)),
+        "A trigger or rule of the table (or of one of its partitions or child tables) skipped their DELETE or UPDATE, for example a soft-delete trigger. Nothing was erased.",
+        "Let the table's triggers delete or update a subject's rows during erasure, then erase again.",
+    )
+}
+
+/// The plans to run, as palloc'd arrays of `count` plans, their tables, and the checks to run
+/// after them (null where none is needed, see `may_skip_deletes`).
 #[repr(C)]
 struct Deletes {
     plans: *mut pg_sys::SPIPlanPtr,
     tables: *mut pg_sys::Oid,
+    checks: *mut pg_sys::SPIPlanPtr,
     count: usize,
+}
+
+impl Deletes {
+    const fn none() -> Deletes {
+        Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), checks: std::ptr::null_mut(), count: 0 }
+    }
+}
+
+/// Runs the `i`-th DELETE (and its check), returns how many rows it removed.
+///
+/// # Safety
+/// On an SPI connection; `deletes` filled by `delete_plans`, `i < count`; `values`/`nulls` are the
+/// subject's readings.
+unsafe fn run_delete(deletes: &Deletes, i: usize, values: *mut pg_sys::Datum, nulls: *const std::ffi::c_char) -> i64 {
+    // SAFETY: see the contract; the plans are kept until the transaction ends.
+    unsafe {
+        let rc = ffi::SPI_execute_plan(*deletes.plans.add(i), values, nulls, false, 0);
+        let deleted = deleted_rows(rc);
+        let check = *deletes.checks.add(i);
+        if !check.is_null() {
+            // not read-only: SPI makes the DELETE visible to it (a new command and snapshot)
+            let rc = ffi::SPI_execute_plan(check, values, nulls, false, 1);
+            if single_result(rc, false).value() != 0 {
+                refuse_left_behind(*deletes.tables.add(i));
+            }
+        }
+        deleted
+    }
 }
 
 /// The checks of the delete functions, and the plans to run: for `relation` only, or for every
@@ -423,12 +504,17 @@ unsafe extern "C-unwind" fn delete_plans(relation: pg_sys::Oid, every_table: boo
     unsafe {
         let plans = pg_sys::palloc(n * std::mem::size_of::<pg_sys::SPIPlanPtr>()) as *mut pg_sys::SPIPlanPtr;
         let tables = pg_sys::palloc(n * std::mem::size_of::<pg_sys::Oid>()) as *mut pg_sys::Oid;
+        let checks = pg_sys::palloc0(n * std::mem::size_of::<pg_sys::SPIPlanPtr>()) as *mut pg_sys::SPIPlanPtr;
         for (i, entry) in entries.iter().enumerate() {
             let Some(plan) = delete_plan(entry) else { unusable(entry) };
             *plans.add(i) = plan.0;
             *tables.add(i) = entry.relid;
+            if may_skip_deletes(entry.relid) {
+                let Some(check) = left_behind_plan(entry) else { unusable(entry) };
+                *checks.add(i) = check.0;
+            }
         }
-        *out = Deletes { plans, tables, count: entries.len() };
+        *out = Deletes { plans, tables, checks, count: entries.len() };
     }
 }
 
@@ -478,8 +564,7 @@ unsafe fn run_deletes(deletes: *const Deletes, counts: *mut i64, subject: pg_sys
         let mut level = 0;
         for i in 0..(*deletes).count {
             level = pin_search_path(level);
-            let rc = ffi::SPI_execute_plan(*(*deletes).plans.add(i), r.values.as_mut_ptr(), r.nulls.as_ptr(), false, 0);
-            *counts.add(i) = deleted_rows(rc);
+            *counts.add(i) = run_delete(&*deletes, i, r.values.as_mut_ptr(), r.nulls.as_ptr());
         }
         ffi::SPI_finish();
         unpin_search_path(level);
@@ -499,7 +584,7 @@ pub unsafe extern "C-unwind" fn delete_subject_rows(fcinfo: pg_sys::FunctionCall
             relation_required();
         }
         let relation = pg_sys::Oid::from(pgrx::pg_getarg_datum_raw(fcinfo, 0).value() as u32);
-        let mut deletes = Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 };
+        let mut deletes = Deletes::none();
         delete_plans(relation, false, pgrx::pg_arg_is_null(fcinfo, 1), &mut deletes);
         let mut deleted: i64 = 0;
         deletes.count = deletes.count.min(1);
@@ -601,7 +686,7 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
     // result is copied out before it.
     unsafe {
         let mut e = Erasure {
-            deletes: Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 },
+            deletes: Deletes::none(),
             counts: std::ptr::null_mut(),
             anonymize: std::ptr::null_mut(),
             consent: std::ptr::null_mut(),
@@ -619,8 +704,7 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         if e.anonymize.is_null() {
             for i in 0..e.deletes.count {
                 level = pin_search_path(level);
-                let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), readings.values.as_mut_ptr(), readings.nulls.as_ptr(), false, 0);
-                *e.counts.add(i) = deleted_rows(rc);
+                *e.counts.add(i) = run_delete(&e.deletes, i, readings.values.as_mut_ptr(), readings.nulls.as_ptr());
             }
             tables.count = e.deletes.count;
         } else {

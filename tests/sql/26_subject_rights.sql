@@ -294,6 +294,52 @@ ROLLBACK;
 SELECT r->'tables'->3 AS trap_table FROM privacy.erase_subject('15', 'anonymize') r;
 RESET search_path;
 SELECT who, count(*) FROM trap.calls GROUP BY who ORDER BY who;
+-- Erasure removes every row about the subject, or nothing: a trigger that skips a row's DELETE
+-- (here a soft-delete trigger) or, in anonymize mode, its UPDATE fails the erasure, and no table
+-- is erased, instead of a receipt for rows still there. Controls: the same trigger letting the
+-- DELETE through, and the erasure once the UPDATE trigger is gone.
+\c - postgres
+CREATE SCHEMA soft;
+CREATE TABLE soft.members (id int PRIMARY KEY, deleted_at timestamptz);
+CREATE TABLE soft.notes (member_id int, note text);
+INSERT INTO soft.members VALUES (21, NULL), (22, NULL);
+INSERT INTO soft.notes VALUES (21, 'note of 21'), (22, 'note of 22');
+CREATE FUNCTION soft.keep() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE soft.members SET deleted_at = now() WHERE id = OLD.id;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER soft_delete BEFORE DELETE ON soft.members FOR EACH ROW EXECUTE FUNCTION soft.keep();
+SELECT privacy.set_subject('soft.members', 'id');
+SELECT privacy.set_subject('soft.notes', 'member_id');
+SELECT privacy.erase_subject('21', reason => 'soft delete');
+SELECT (SELECT count(*) FROM soft.members WHERE id = 21 AND deleted_at IS NULL) AS member_untouched,
+       (SELECT count(*) FROM soft.notes WHERE member_id = 21) AS notes_kept,
+       (SELECT count(*) FROM privacy.erasure_receipt WHERE reason = 'soft delete') AS receipts;
+-- the same in anonymize mode, where the member's row is deleted (its key, no rule)
+SELECT privacy.erase_subject('21', 'anonymize', 'soft delete');
+SELECT count(*) AS notes_kept FROM soft.notes WHERE member_id = 21;
+-- (control) a BEFORE DELETE trigger that lets the row go: the erasure goes through
+CREATE OR REPLACE FUNCTION soft.keep() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RETURN OLD;
+END $f$;
+SELECT jsonb_path_query_array(r->'tables', '$[*] ? (@.table starts with "soft.")') AS soft_tables
+FROM privacy.erase_subject('22', reason => 'soft delete') r;
+SELECT (SELECT count(*) FROM soft.members WHERE id = 22) AS member_left, (SELECT count(*) FROM soft.notes WHERE member_id = 22) AS notes_left;
+-- an UPDATE the anonymize walk needs, skipped by a trigger
+CREATE FUNCTION soft.frozen() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER frozen BEFORE UPDATE ON soft.notes FOR EACH ROW EXECUTE FUNCTION soft.frozen();
+SELECT privacy.erase_subject('21', 'anonymize', 'frozen notes');
+SELECT (SELECT count(*) FROM soft.members WHERE id = 21) AS member_kept, (SELECT count(*) FROM soft.notes WHERE member_id = 21) AS notes_kept;
+-- (control) without that trigger
+DROP TRIGGER frozen ON soft.notes;
+SELECT jsonb_path_query_array(r->'tables', '$[*] ? (@.table starts with "soft.")') AS soft_tables
+FROM privacy.erase_subject('21', 'anonymize', 'frozen notes') r;
+SELECT (SELECT count(*) FROM soft.members WHERE id = 21) AS member_left, (SELECT note FROM soft.notes WHERE member_id IS NULL AND note LIKE '%21') AS note_kept_without_its_subject;
 \c privacy_e2e postgres
 DROP DATABASE rights_db;
 DROP ROLE rights_dpo, rights_dpo_filtered, rights_owner;
