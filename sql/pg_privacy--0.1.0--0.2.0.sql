@@ -1218,7 +1218,9 @@ CREATE TABLE privacy.ledger_anchor (
     previous  bytea,
     digest    bytea NOT NULL,
     taken_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    taken_by  name NOT NULL DEFAULT session_user
+    taken_by  name NOT NULL DEFAULT session_user,
+    -- anchors form one chain: no two follow the same anchor (nor two start it)
+    UNIQUE NULLS NOT DISTINCT (previous)
 );
 
 REVOKE ALL ON privacy.ledger_anchor FROM PUBLIC;
@@ -1226,6 +1228,22 @@ REVOKE ALL ON privacy.ledger_anchor FROM PUBLIC;
 GRANT SELECT ON privacy.ledger_anchor TO privacy_admin;
 
 SELECT pg_catalog.pg_extension_config_dump('privacy.ledger_anchor', '');
+-- After a restore's COPY (a statement), numbering goes on after the restored anchors. The identity's
+-- sequence is not an extension configuration object: pg_dump would read it for every role that
+-- dumps the database, and fail for those that may not.
+CREATE FUNCTION privacy.anchor_numbering() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    seq regclass := pg_get_serial_sequence('privacy.ledger_anchor', 'anchor_id')::regclass;
+    top bigint;
+BEGIN
+    SELECT max(t.anchor_id) INTO top FROM privacy.ledger_anchor t;
+    IF top > coalesce(pg_sequence_last_value(seq), 0) THEN
+        PERFORM setval(seq, top);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER numbering AFTER INSERT ON privacy.ledger_anchor FOR EACH STATEMENT EXECUTE FUNCTION privacy.anchor_numbering();
 
 REVOKE ALL ON FUNCTION privacy.ledger_subject_key(text) FROM PUBLIC;
 
@@ -1256,8 +1274,9 @@ CREATE TRIGGER chained BEFORE INSERT ON privacy.consent_event
     FOR EACH ROW WHEN (NEW.hash IS NULL) EXECUTE FUNCTION privacy.consent_event_chained();
 
 -- Records an anchor over the whole ledger and returns it as hex, to be kept outside the database.
--- New events wait while it is taken (SHARE lock), so no event with a smaller id can commit
--- after it.
+-- New events wait while it is taken, so no event with a smaller id can commit after it; so does
+-- another anchor (SHARE ROW EXCLUSIVE conflicts with itself, where SHARE did not: two anchors
+-- taken at once both followed the same previous one), which then follows this one.
 CREATE OR REPLACE FUNCTION privacy.ledger_anchor() RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1267,7 +1286,7 @@ DECLARE
     d bytea;
 BEGIN
     PERFORM privacy.require_admin('anchor the consent ledger');
-    LOCK TABLE privacy.consent_event IN SHARE MODE;
+    LOCK TABLE privacy.consent_event IN SHARE ROW EXCLUSIVE MODE;
     SELECT coalesce(max(event_id), 0) INTO w FROM privacy.consent_event;
     SELECT a.digest INTO prev FROM privacy.ledger_anchor a ORDER BY a.anchor_id DESC LIMIT 1;
     SELECT count(*), privacy.ledger_anchor_digest(prev, w, array_agg(t.subject_key), array_agg(t.event_id), array_agg(t.hash))
@@ -1748,6 +1767,22 @@ GRANT SELECT ON privacy.consent_event TO privacy_admin;
 SELECT pg_catalog.pg_extension_config_dump('privacy.controller', '');
 
 SELECT pg_catalog.pg_extension_config_dump('privacy.erasure_receipt', '');
+-- After a restore's COPY (a statement; erase_subject writes its receipt without one), numbering goes on after the restored receipts. The identity's
+-- sequence is not an extension configuration object: pg_dump would read it for every role that
+-- dumps the database, and fail for those that may not.
+CREATE FUNCTION privacy.receipt_numbering() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    seq regclass := pg_get_serial_sequence('privacy.erasure_receipt', 'receipt_id')::regclass;
+    top bigint;
+BEGIN
+    SELECT max(t.receipt_id) INTO top FROM privacy.erasure_receipt t;
+    IF top > coalesce(pg_sequence_last_value(seq), 0) THEN
+        PERFORM setval(seq, top);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER numbering AFTER INSERT ON privacy.erasure_receipt FOR EACH STATEMENT EXECUTE FUNCTION privacy.receipt_numbering();
 
 CREATE OR REPLACE FUNCTION privacy.set_controller(name text, contact text DEFAULT NULL, jurisdiction text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -732,6 +732,24 @@ pub fn register_own_policy(pred: OwnPolicyPredicate) {
     OWN_POLICY.with(|p| p.set(Some(pred)));
 }
 
+/// Whether an open relation has row security on with a policy its owner wrote: pg_privacy's own
+/// guard policies (which turn row security on for every protected table) are not the owner's code.
+///
+/// # Safety
+/// `rel` is an open relation.
+pub unsafe fn has_owner_policies(rel: pg_sys::Relation) -> bool {
+    // SAFETY: the relcache entry's fields, read while it is open.
+    unsafe {
+        if !(*(*rel).rd_rel).relrowsecurity || (*rel).rd_rsdesc.is_null() {
+            return false;
+        }
+        let own = OWN_POLICY.with(|p| p.get());
+        pgrx::PgList::<pg_sys::RowSecurityPolicy>::from_pg((*(*rel).rd_rsdesc).policies)
+            .iter_ptr()
+            .any(|policy| !own.is_some_and(|is_own| is_own(policy)))
+    }
+}
+
 fn compute_carries_code(relid: pg_sys::Oid) -> bool {
     // SAFETY: the relcache entry is opened and closed here; its fields are read while open.
     unsafe {
@@ -741,16 +759,8 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
         }
         let form = (*rel).rd_rel;
         let mut code = (*form).relhastriggers || (*form).relhasrules || (*form).relchecks > 0;
-        // Row security counts when the table has a policy its owner wrote: pg_privacy's own guard
-        // policies (which turn row security on for every protected table) are not the owner's code.
-        if !code && (*form).relrowsecurity && !(*rel).rd_rsdesc.is_null() {
-            let own = OWN_POLICY.with(|p| p.get());
-            for policy in pgrx::PgList::<pg_sys::RowSecurityPolicy>::from_pg((*(*rel).rd_rsdesc).policies).iter_ptr() {
-                if !own.is_some_and(|is_own| is_own(policy)) {
-                    code = true;
-                    break;
-                }
-            }
+        if !code && has_owner_policies(rel) {
+            code = true;
         }
         let constr = (*(*rel).rd_att).constr;
         if !constr.is_null() && ((*constr).has_generated_stored || (*constr).num_defval > 0) {

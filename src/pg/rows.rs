@@ -49,6 +49,7 @@ pub unsafe fn open_for_writes(relids: &[pg_sys::Oid], rels: &mut [pg_sys::Relati
             (*estate).es_snapshot = pg_sys::GetActiveSnapshot();
         }
         for i in 0..relids.len() {
+            refuse_transition_tables(rels[i]);
             let rri = pg_sys::palloc0(std::mem::size_of::<pg_sys::ResultRelInfo>()).cast::<pg_sys::ResultRelInfo>();
             (*rri).type_ = pg_sys::NodeTag::T_ResultRelInfo;
             pg_sys::InitResultRelInfo(rri, rels[i], (i + 1) as pg_sys::Index, std::ptr::null_mut(), 0);
@@ -59,6 +60,43 @@ pub unsafe fn open_for_writes(relids: &[pg_sys::Oid], rels: &mut [pg_sys::Relati
         pg_sys::MemoryContextSwitchTo(caller_context);
         pg_sys::AfterTriggerBeginQuery();
         estate
+    }
+}
+
+/// Refuses to write a table that has a row-level trigger with a transition table (`REFERENCING
+/// NEW TABLE AS ...`). Rows written here are written one at a time without a statement, as
+/// logical replication's apply does (`ExecSimpleRelationInsert`), which collects no transition
+/// table: such a trigger would fail with "relation ... does not exist" halfway through a
+/// recording or an erasure. Refused before anything is written, naming the trigger.
+///
+/// # Safety
+/// `rel` is open; guarded code (raises).
+unsafe fn refuse_transition_tables(rel: pg_sys::Relation) {
+    // SAFETY: the relcache entry's trigger descriptor, read while the relation is open.
+    unsafe {
+        let triggers = (*rel).trigdesc;
+        if triggers.is_null() {
+            return;
+        }
+        let td = &*triggers;
+        if !(td.trig_insert_new_table || td.trig_update_old_table || td.trig_update_new_table || td.trig_delete_old_table) {
+            return;
+        }
+        for k in 0..td.numtriggers as usize {
+            let trigger = &*td.triggers.add(k);
+            let for_row = trigger.tgtype as u32 & pg_sys::TRIGGER_TYPE_ROW != 0;
+            if for_row && (!trigger.tgnewtable.is_null() || !trigger.tgoldtable.is_null()) {
+                let name = std::ffi::CStr::from_ptr(trigger.tgname).to_string_lossy();
+                super::errors::raise(
+                    pg_sys::errcodes::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "trigger \"{name}\" on {} uses a transition table, which pg_privacy's single-row writes do not collect",
+                        super::catalog::relation_name((*rel).rd_id)
+                    ),
+                    "A row-level trigger here sees the row as NEW: drop its REFERENCING clause, or make it a trigger without one.",
+                );
+            }
+        }
     }
 }
 

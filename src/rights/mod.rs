@@ -224,6 +224,22 @@ GRANT SELECT ON privacy.controller, privacy.erasure_receipt TO privacy_admin;
 GRANT SELECT ON privacy.consent_event TO privacy_admin;
 SELECT pg_catalog.pg_extension_config_dump('privacy.controller', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.erasure_receipt', '');
+-- After a restore's COPY (a statement; erase_subject writes its receipt without one), numbering goes on after the restored receipts. The identity's
+-- sequence is not an extension configuration object: pg_dump would read it for every role that
+-- dumps the database, and fail for those that may not.
+CREATE FUNCTION privacy.receipt_numbering() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    seq regclass := pg_get_serial_sequence('privacy.erasure_receipt', 'receipt_id')::regclass;
+    top bigint;
+BEGIN
+    SELECT max(t.receipt_id) INTO top FROM privacy.erasure_receipt t;
+    IF top > coalesce(pg_sequence_last_value(seq), 0) THEN
+        PERFORM setval(seq, top);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER numbering AFTER INSERT ON privacy.erasure_receipt FOR EACH STATEMENT EXECUTE FUNCTION privacy.receipt_numbering();
 
 CREATE FUNCTION privacy.set_controller(name text, contact text DEFAULT NULL, jurisdiction text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -50,8 +50,9 @@ backend_local! {
     static EXPORT: Cached<Option<KeptPlan>> = const { Cached::new(Class::Relations) };
     /// One DELETE per subject table.
     static DELETES: CachedMap<pg_sys::Oid, Option<Rc<KeptPlan>>> = CachedMap::new(Class::Relations);
-    /// Whether a subject table still holds rows about `$1` after its DELETE (see `left_behind`).
-    static LEFT_BEHIND: CachedMap<pg_sys::Oid, Option<Rc<KeptPlan>>> = CachedMap::new(Class::Relations);
+    /// Which subject table still holds rows about the subject after an erasure (see
+    /// `left_behind_text`), with the tables in the statement's order.
+    static LEFT_BEHIND: Cached<Option<(KeptPlan, Vec<pg_sys::Oid>)>> = const { Cached::new(Class::Relations) };
 }
 
 impl Drop for KeptPlan {
@@ -398,40 +399,139 @@ fn delete_plan(entry: &MapEntry) -> Option<Rc<KeptPlan>> {
     })
 }
 
-/// `SELECT EXISTS` over one subject table's rows about `$1`: run after its DELETE when the DELETE
-/// could have skipped rows it found (`may_skip_deletes`).
-fn left_behind_plan(entry: &MapEntry) -> Option<Rc<KeptPlan>> {
-    LEFT_BEHIND.with(|c| {
-        c.get(entry.relid, |relid| {
-            let condition = condition(entry)?;
-            Some(Rc::new(prepare_for_readings(&format!(
-                "SELECT EXISTS (SELECT FROM {} r WHERE {condition})",
-                qualified(relid)
-            ))))
-        })
-    })
+/// After an erasure's statements, one statement probes every subject table again for rows about
+/// the subject and returns the position of the first that has some (0: none). A DELETE or UPDATE
+/// can leave rows behind in ways no single table's statement shows: a trigger that skips the row
+/// (a soft-delete trigger), puts it back (AFTER DELETE, or a later table's trigger refilling an
+/// earlier table), a BEFORE UPDATE trigger or an INSTEAD rule that keeps the old values, a
+/// masking rule that keeps the id, row security that lets the admin see a row but not delete it.
+/// Checking the outcome catches all of them; one index probe per table.
+fn left_behind_text(entries: &[MapEntry]) -> Option<String> {
+    if entries.is_empty() {
+        return Some("SELECT 0".to_owned());
+    }
+    let mut cases = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let condition = condition(entry)?;
+        cases.push(format!(
+            "WHEN EXISTS (SELECT FROM {} r WHERE {condition}) THEN {}",
+            qualified(entry.relid),
+            i + 1
+        ));
+    }
+    Some(format!("SELECT CASE {} ELSE 0 END", cases.join(" ")))
 }
 
-/// Whether a DELETE of the table can leave rows it found: a row-level BEFORE DELETE trigger
-/// returning NULL skips its row (a soft-delete trigger does that on purpose), a rule can replace
-/// the DELETE, and the partitions or children a DELETE through this table reaches have triggers
-/// and rules of their own. Only such tables are checked again after their DELETE: the check is a
-/// second index probe, which a plain table does not need (docs/BENCHMARKS.md, erasure).
+/// Whether an erasure in delete mode can leave rows behind: only when it runs code other than the
+/// DELETEs themselves. A subject table with a trigger (other than a foreign key's check or `NO
+/// ACTION`/`RESTRICT` action), a rule, a row-security policy of its owner's (one can call
+/// functions; pg_privacy's own guards do not count), partitions or
+/// child tables (with triggers of their own), or a foreign key whose `ON DELETE` action writes
+/// another table (whose triggers could refill a subject table) needs the probe; a plain DELETE of
+/// plain tables leaves nothing, and skipping the probe there keeps erasure within its budget
+/// (docs/BENCHMARKS.md). Anonymize mode always probes (a masking rule may keep the id).
 #[pg_guard]
-unsafe extern "C-unwind" fn may_skip_deletes(relid: pg_sys::Oid) -> bool {
-    // SAFETY: a relcache reference held only for these reads; the erasure locks the table anyway.
+unsafe extern "C-unwind" fn runs_table_code(relids: *const pg_sys::Oid, count: usize) -> bool {
+    // SAFETY: relcache references held only for these reads; the DELETEs locked the tables.
     unsafe {
-        let rel = pg_sys::RelationIdGetRelation(relid);
-        if rel.is_null() {
-            return false;
+        for i in 0..count {
+            let rel = pg_sys::RelationIdGetRelation(*relids.add(i));
+            if rel.is_null() {
+                return true;
+            }
+            let class = &*(*rel).rd_rel;
+            let mut runs = class.relhasrules
+                || crate::pg::catalog::has_owner_policies(rel)
+                || class.relhassubclass
+                || class.relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char;
+            let triggers = (*rel).trigdesc;
+            if !runs && !triggers.is_null() {
+                for k in 0..(*triggers).numtriggers as usize {
+                    let trigger = &*(*triggers).triggers.add(k);
+                    let writes_elsewhere = [
+                        pg_sys::F_RI_FKEY_CASCADE_DEL,
+                        pg_sys::F_RI_FKEY_SETNULL_DEL,
+                        pg_sys::F_RI_FKEY_SETDEFAULT_DEL,
+                    ]
+                    .contains(&u32::from(trigger.tgfoid));
+                    if !trigger.tgisinternal || writes_elsewhere {
+                        runs = true;
+                        break;
+                    }
+                }
+            }
+            pg_sys::RelationClose(rel);
+            if runs {
+                return true;
+            }
         }
-        let triggers = (*rel).trigdesc;
-        let skips = (!triggers.is_null() && (*triggers).trig_delete_before_row)
-            || (*(*rel).rd_rel).relhasrules
-            || (*(*rel).rd_rel).relhassubclass
-            || (*(*rel).rd_rel).relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char;
-        pg_sys::RelationClose(rel);
-        skips
+        false
+    }
+}
+
+/// Refuses the erasure if a subject table still holds rows about the subject (`left_behind_text`).
+///
+/// # Safety
+/// On the erasure's SPI connection; `values`/`nulls` are the subject's readings.
+unsafe fn refuse_if_left_behind(values: *mut pg_sys::Datum, nulls: *const std::ffi::c_char) {
+    // SAFETY: see the contract; the plan is kept until the transaction ends.
+    unsafe {
+        let mut check = LeftBehind {
+            plan: std::ptr::null_mut(),
+            relids: std::ptr::null_mut(),
+        };
+        left_behind_plan(&mut check);
+        let (plan, relids) = (check.plan, check.relids);
+        // not read-only: SPI makes the erasure's changes visible to it (a new command and snapshot)
+        let rc = ffi::SPI_execute_plan(plan, values, nulls, false, 1);
+        let position = single_result(rc, false).value() as usize;
+        if position > 0 {
+            refuse_left_behind(*relids.add(position - 1));
+        }
+    }
+}
+
+/// The plan of `left_behind_text` for the current subject map and its tables (a palloc'd array,
+/// in the statement's order).
+#[repr(C)]
+struct LeftBehind {
+    plan: pg_sys::SPIPlanPtr,
+    relids: *mut pg_sys::Oid,
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn left_behind_plan(out: *mut LeftBehind) {
+    let map = map();
+    let cached = LEFT_BEHIND.with(|c| {
+        c.get(|| {
+            left_behind_text(&map).map(|text| {
+                (
+                    prepare_for_readings(&text),
+                    map.iter().map(|e| e.relid).collect(),
+                )
+            })
+        })
+    });
+    let Some((plan, relids)) = cached.as_ref() else {
+        match map.iter().find(|e| condition(e).is_none()) {
+            Some(entry) => unusable(entry),
+            None => raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "could not build the erasure's check",
+                "Run privacy.subject_map() to see the subject tables.",
+            ),
+        }
+    };
+    // SAFETY: palloc'd in the caller's (SPI procedure) context, read before SPI_finish; out is the
+    // caller's.
+    unsafe {
+        let copy = pg_sys::palloc(relids.len().max(1) * std::mem::size_of::<pg_sys::Oid>())
+            as *mut pg_sys::Oid;
+        std::ptr::copy_nonoverlapping(relids.as_ptr(), copy, relids.len());
+        out.write(LeftBehind {
+            plan: plan.0,
+            relids: copy,
+        });
     }
 }
 
@@ -442,46 +542,22 @@ unsafe extern "C-unwind" fn refuse_left_behind(relid: pg_sys::Oid) {
     raise_with_detail(
         pg_sys::errcodes::PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
         format!("rows of {} about the data subject were not erased", crate::pg::catalog::relation_name(relid)),
-        "A trigger or rule of the table (or of one of its partitions or child tables) skipped their DELETE or UPDATE, for example a soft-delete trigger. Nothing was erased.",
-        "Let the table's triggers delete or update a subject's rows during erasure, then erase again.",
+        "After the erasure's statements the table still holds rows about the subject: a trigger or rule kept or restored them (a soft-delete trigger, for example), a masking rule kept the id, or row security let them be seen but not changed. Nothing was erased.",
+        "Let the table's triggers and policies delete or rewrite a subject's rows for a privacy admin during erasure, then erase again.",
     )
 }
 
-/// The plans to run, as palloc'd arrays of `count` plans, their tables, and the checks to run
-/// after them (null where none is needed, see `may_skip_deletes`).
+/// The plans to run, as palloc'd arrays of `count` plans and their tables.
 #[repr(C)]
 struct Deletes {
     plans: *mut pg_sys::SPIPlanPtr,
     tables: *mut pg_sys::Oid,
-    checks: *mut pg_sys::SPIPlanPtr,
     count: usize,
 }
 
 impl Deletes {
     const fn none() -> Deletes {
-        Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), checks: std::ptr::null_mut(), count: 0 }
-    }
-}
-
-/// Runs the `i`-th DELETE (and its check), returns how many rows it removed.
-///
-/// # Safety
-/// On an SPI connection; `deletes` filled by `delete_plans`, `i < count`; `values`/`nulls` are the
-/// subject's readings.
-unsafe fn run_delete(deletes: &Deletes, i: usize, values: *mut pg_sys::Datum, nulls: *const std::ffi::c_char) -> i64 {
-    // SAFETY: see the contract; the plans are kept until the transaction ends.
-    unsafe {
-        let rc = ffi::SPI_execute_plan(*deletes.plans.add(i), values, nulls, false, 0);
-        let deleted = deleted_rows(rc);
-        let check = *deletes.checks.add(i);
-        if !check.is_null() {
-            // not read-only: SPI makes the DELETE visible to it (a new command and snapshot)
-            let rc = ffi::SPI_execute_plan(check, values, nulls, false, 1);
-            if single_result(rc, false).value() != 0 {
-                refuse_left_behind(*deletes.tables.add(i));
-            }
-        }
-        deleted
+        Deletes { plans: std::ptr::null_mut(), tables: std::ptr::null_mut(), count: 0 }
     }
 }
 
@@ -504,17 +580,12 @@ unsafe extern "C-unwind" fn delete_plans(relation: pg_sys::Oid, every_table: boo
     unsafe {
         let plans = pg_sys::palloc(n * std::mem::size_of::<pg_sys::SPIPlanPtr>()) as *mut pg_sys::SPIPlanPtr;
         let tables = pg_sys::palloc(n * std::mem::size_of::<pg_sys::Oid>()) as *mut pg_sys::Oid;
-        let checks = pg_sys::palloc0(n * std::mem::size_of::<pg_sys::SPIPlanPtr>()) as *mut pg_sys::SPIPlanPtr;
         for (i, entry) in entries.iter().enumerate() {
             let Some(plan) = delete_plan(entry) else { unusable(entry) };
             *plans.add(i) = plan.0;
             *tables.add(i) = entry.relid;
-            if may_skip_deletes(entry.relid) {
-                let Some(check) = left_behind_plan(entry) else { unusable(entry) };
-                *checks.add(i) = check.0;
-            }
         }
-        *out = Deletes { plans, tables, checks, count: entries.len() };
+        *out = Deletes { plans, tables, count: entries.len() };
     }
 }
 
@@ -564,7 +635,8 @@ unsafe fn run_deletes(deletes: *const Deletes, counts: *mut i64, subject: pg_sys
         let mut level = 0;
         for i in 0..(*deletes).count {
             level = pin_search_path(level);
-            *counts.add(i) = run_delete(&*deletes, i, r.values.as_mut_ptr(), r.nulls.as_ptr());
+            let rc = ffi::SPI_execute_plan(*(*deletes).plans.add(i), r.values.as_mut_ptr(), r.nulls.as_ptr(), false, 0);
+            *counts.add(i) = deleted_rows(rc);
         }
         ffi::SPI_finish();
         unpin_search_path(level);
@@ -704,13 +776,19 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
         if e.anonymize.is_null() {
             for i in 0..e.deletes.count {
                 level = pin_search_path(level);
-                *e.counts.add(i) = run_delete(&e.deletes, i, readings.values.as_mut_ptr(), readings.nulls.as_ptr());
+                let rc = ffi::SPI_execute_plan(*e.deletes.plans.add(i), readings.values.as_mut_ptr(), readings.nulls.as_ptr(), false, 0);
+                *e.counts.add(i) = deleted_rows(rc);
             }
             tables.count = e.deletes.count;
         } else {
             level = pin_search_path(level);
             let rc = ffi::SPI_execute_plan(e.anonymize, &mut subject, std::ptr::null(), false, 1);
             tables.walked = single_result(rc, false);
+        }
+        // every row about the subject is gone (or rewritten without its id), or nothing is erased
+        if !e.anonymize.is_null() || runs_table_code(e.deletes.tables, e.deletes.count) {
+            level = pin_search_path(level);
+            refuse_if_left_behind(readings.values.as_mut_ptr(), readings.nulls.as_ptr());
         }
         let mut receipt = receipt::Receipt::empty();
         let (mode, reason) = (pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2));

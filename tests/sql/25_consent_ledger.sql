@@ -116,6 +116,22 @@ CREATE TRIGGER audit AFTER INSERT ON privacy.consent_event FOR EACH ROW EXECUTE 
 SELECT privacy.grant_consent('781', 'analytics', source => 'audited') AS audited_event \gset
 SELECT event_id = :audited_event AS same_event, source FROM public.ledger_audit;
 ROLLBACK;
+-- a row trigger with a transition table cannot run for a recorded event (no statement collects
+-- one): the recording is refused before anything is written, naming the trigger; a plain
+-- INSERT runs it (control)
+BEGIN;
+CREATE TABLE public.ledger_batches (events bigint);
+CREATE FUNCTION public.ledger_batch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.ledger_batches SELECT count(*) FROM new_events; RETURN NULL; END $$;
+CREATE TRIGGER batch AFTER INSERT ON privacy.consent_event REFERENCING NEW TABLE AS new_events
+    FOR EACH ROW EXECUTE FUNCTION public.ledger_batch();
+SAVEPOINT before_grant;
+SELECT privacy.grant_consent('782', 'analytics', source => 'batched');
+ROLLBACK TO before_grant;
+SELECT count(*) AS recorded FROM privacy.consent_event WHERE source = 'batched';
+INSERT INTO privacy.consent_event (subject, purpose, state, source) VALUES ('782', 'analytics', 'granted', 'batched by hand');
+SELECT events AS seen_by_the_trigger FROM public.ledger_batches;
+ROLLBACK;
 -- ... and one that skips the event leaves no state behind (the function returns NULL)
 BEGIN;
 CREATE FUNCTION public.ledger_skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
@@ -254,7 +270,10 @@ SELECT privacy.ledger_subject_key('1');
 \c - postgres
 
 -- pg_dump and restore keep the chains and the anchors: the copy verifies against the same anchor,
--- and new events continue the restored chains
+-- and new events continue the restored chains; new anchors and erasure receipts are numbered
+-- after the restored ones
+SELECT (privacy.erase_subject('990001', reason => 'before the dump') ->> 'receipt_id')::bigint AS receipt_before_dump \gset
+SELECT max(anchor_id) AS anchor_before_dump FROM privacy.ledger_anchor \gset
 \! pg_dump -Fc -f "$DUMPDIR/ledger.dump" privacy_e2e
 CREATE DATABASE ledger_restored;
 \! pg_restore -d ledger_restored "$DUMPDIR/ledger.dump" 2>&1 | head -5
@@ -262,6 +281,10 @@ CREATE DATABASE ledger_restored;
 SELECT intact, problem FROM privacy.verify_ledger(:'anchor');
 SELECT privacy.grant_consent('2', 'marketing', source => 'after restore') > 0 AS ok;
 SELECT prev_hash IS NOT NULL AS continues_the_chain FROM privacy.consent_event WHERE source = 'after restore';
+SELECT intact, problem FROM privacy.verify_ledger(:'anchor');
+SELECT length(privacy.ledger_anchor()) AS new_anchor;
+SELECT max(anchor_id) > :anchor_before_dump AS anchor_numbered_after FROM privacy.ledger_anchor;
+SELECT (privacy.erase_subject('990002', reason => 'after the restore') ->> 'receipt_id')::bigint > :receipt_before_dump AS receipt_numbered_after;
 SELECT intact, problem FROM privacy.verify_ledger(:'anchor');
 \c privacy_e2e postgres
 DROP DATABASE ledger_restored;

@@ -277,6 +277,16 @@ SELECT privacy.erase_subject('15', reason => 'skip');
 SELECT id AS still_there FROM trap.accounts WHERE id IN (13, 14, 15) ORDER BY id;
 DROP TRIGGER receipt_trigger ON privacy.erasure_receipt;
 ALTER TABLE privacy.erasure_receipt DROP COLUMN ticket;
+-- a row trigger with a transition table on the receipt table cannot run for a receipt written
+-- without a statement: the erasure is refused, naming the trigger, and nothing is erased
+BEGIN;
+CREATE FUNCTION public.receipt_batch() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN PERFORM count(*) FROM new_receipts; RETURN NULL; END $f$;
+CREATE TRIGGER batch AFTER INSERT ON privacy.erasure_receipt REFERENCING NEW TABLE AS new_receipts
+    FOR EACH ROW EXECUTE FUNCTION public.receipt_batch();
+SELECT privacy.erase_subject('15', reason => 'batched');
+ROLLBACK;
+SELECT id AS still_there FROM trap.accounts WHERE id = 15;
 -- The anonymize walk (PL/pgSQL) keeps its own search_path too after trap.accounts' trigger set
 -- another for the session: its jsonb || must not be the table owner's.
 CREATE FUNCTION trap.cat(jsonb, jsonb) RETURNS jsonb LANGUAGE plpgsql AS $f$
@@ -327,12 +337,33 @@ END $f$;
 SELECT jsonb_path_query_array(r->'tables', '$[*] ? (@.table starts with "soft.")') AS soft_tables
 FROM privacy.erase_subject('22', reason => 'soft delete') r;
 SELECT (SELECT count(*) FROM soft.members WHERE id = 22) AS member_left, (SELECT count(*) FROM soft.notes WHERE member_id = 22) AS notes_left;
+-- a trigger that puts a deleted row back (AFTER DELETE) fails the erasure too: what counts is
+-- what the tables hold once the erasure's statements ran
+INSERT INTO soft.members VALUES (23, NULL);
+CREATE FUNCTION soft.put_back() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO soft.members VALUES (OLD.id, now());
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER put_back AFTER DELETE ON soft.members FOR EACH ROW EXECUTE FUNCTION soft.put_back();
+SELECT privacy.erase_subject('23', reason => 'put back');
+SELECT count(*) AS member_kept FROM soft.members WHERE id = 23 AND deleted_at IS NULL;
+DROP TRIGGER put_back ON soft.members;
 -- an UPDATE the anonymize walk needs, skipped by a trigger
 CREATE FUNCTION soft.frozen() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
     RETURN NULL;
 END $f$;
 CREATE TRIGGER frozen BEFORE UPDATE ON soft.notes FOR EACH ROW EXECUTE FUNCTION soft.frozen();
+SELECT privacy.erase_subject('21', 'anonymize', 'frozen notes');
+SELECT (SELECT count(*) FROM soft.members WHERE id = 21) AS member_kept, (SELECT count(*) FROM soft.notes WHERE member_id = 21) AS notes_kept;
+-- a trigger that lets the UPDATE through but keeps the subject column: counted as rewritten, yet
+-- the row is still the subject's
+CREATE OR REPLACE FUNCTION soft.frozen() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    NEW.member_id := OLD.member_id;
+    RETURN NEW;
+END $f$;
 SELECT privacy.erase_subject('21', 'anonymize', 'frozen notes');
 SELECT (SELECT count(*) FROM soft.members WHERE id = 21) AS member_kept, (SELECT count(*) FROM soft.notes WHERE member_id = 21) AS notes_kept;
 -- (control) without that trigger
