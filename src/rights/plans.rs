@@ -422,50 +422,77 @@ fn left_behind_text(entries: &[MapEntry]) -> Option<String> {
     Some(format!("SELECT CASE {} ELSE 0 END", cases.join(" ")))
 }
 
-/// Whether an erasure in delete mode can leave rows behind: only when it runs code other than the
-/// DELETEs themselves. A subject table with a trigger (other than a foreign key's check or `NO
-/// ACTION`/`RESTRICT` action), a rule, a row-security policy of its owner's (one can call
-/// functions; pg_privacy's own guards do not count), partitions or
-/// child tables (with triggers of their own), or a foreign key whose `ON DELETE` action writes
-/// another table (whose triggers could refill a subject table) needs the probe; a plain DELETE of
-/// plain tables leaves nothing, and skipping the probe there keeps erasure within its budget
-/// (docs/BENCHMARKS.md). Anonymize mode always probes (a masking rule may keep the id).
+/// pg_privacy's own tables an erasure writes after the subject tables (the receipt, the consent
+/// history, the consent state): a trigger a DBA adds to them runs during the erasure too.
+const WRITTEN_AFTER: [&std::ffi::CStr; 6] = [
+    c"erasure_receipt",
+    c"consent_event",
+    c"consent_bigint",
+    c"consent_uuid",
+    c"consent_text",
+    c"consent_pseudonym",
+];
+
+backend_local! {
+    /// Whether a table runs code of the DBA's when an erasure writes it (`runs_dba_code`).
+    static RUNS_CODE: CachedMap<pg_sys::Oid, bool> = CachedMap::new(Class::Relations);
+}
+
+/// Whether an erasure in delete mode can leave rows behind: only when it runs code of the DBA's
+/// besides the DELETEs themselves, on a subject table or on one of pg_privacy's tables it writes
+/// afterwards (`WRITTEN_AFTER`). A plain DELETE of plain tables leaves nothing, and skipping the
+/// probe there keeps erasure within its budget (docs/BENCHMARKS.md). Anonymize mode always
+/// probes (a masking rule may keep the id). Not seen here: code reached through a custom
+/// operator class of an index or a foreign key's operators (docs/subject-rights.md).
 #[pg_guard]
-unsafe extern "C-unwind" fn runs_table_code(relids: *const pg_sys::Oid, count: usize) -> bool {
-    // SAFETY: relcache references held only for these reads; the DELETEs locked the tables.
+unsafe extern "C-unwind" fn erasure_runs_dba_code(relids: *const pg_sys::Oid, count: usize) -> bool {
+    // SAFETY: relids holds count OIDs (the erasure's subject tables).
+    let subject_tables = (0..count).map(|i| unsafe { *relids.add(i) });
+    let own = crate::pg::catalog::extension_schema();
+    let own_tables = WRITTEN_AFTER.iter().filter_map(|name| {
+        // SAFETY: a syscache lookup; InvalidOid when missing.
+        let relid = unsafe { pg_sys::get_relname_relid(name.as_ptr(), own?) };
+        (relid != pg_sys::InvalidOid).then_some(relid)
+    });
+    subject_tables.chain(own_tables).any(|relid| RUNS_CODE.with(|c| c.get(relid, |relid| {
+        crate::pg::cache::watch_relation(relid, Class::Relations);
+        runs_dba_code(relid, own)
+    })))
+}
+
+/// Whether deleting from (or writing) the table runs code of the DBA's: a trigger whose function
+/// is not pg_privacy's (a foreign key's own checks and `NO ACTION`/`RESTRICT` actions do not
+/// count; an `ON DELETE` action that writes another table does, since that table's triggers
+/// could refill a subject table), a rule, a row-security policy of the owner's (one can call
+/// functions; pg_privacy's guards do not count), partitions or child tables (triggers of their
+/// own).
+fn runs_dba_code(relid: pg_sys::Oid, own_schema: Option<pg_sys::Oid>) -> bool {
+    // SAFETY: a relcache reference held only for these reads; lsyscache lookups.
     unsafe {
-        for i in 0..count {
-            let rel = pg_sys::RelationIdGetRelation(*relids.add(i));
-            if rel.is_null() {
-                return true;
-            }
-            let class = &*(*rel).rd_rel;
-            let mut runs = class.relhasrules
-                || crate::pg::catalog::has_owner_policies(rel)
-                || class.relhassubclass
-                || class.relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char;
-            let triggers = (*rel).trigdesc;
-            if !runs && !triggers.is_null() {
-                for k in 0..(*triggers).numtriggers as usize {
-                    let trigger = &*(*triggers).triggers.add(k);
-                    let writes_elsewhere = [
-                        pg_sys::F_RI_FKEY_CASCADE_DEL,
-                        pg_sys::F_RI_FKEY_SETNULL_DEL,
-                        pg_sys::F_RI_FKEY_SETDEFAULT_DEL,
-                    ]
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return true;
+        }
+        let class = &*(*rel).rd_rel;
+        let mut runs = class.relhasrules
+            || crate::pg::catalog::has_owner_policies(rel)
+            || class.relhassubclass
+            || class.relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char;
+        let triggers = (*rel).trigdesc;
+        if !runs && !triggers.is_null() {
+            for k in 0..(*triggers).numtriggers as usize {
+                let trigger = &*(*triggers).triggers.add(k);
+                let writes_elsewhere = [pg_sys::F_RI_FKEY_CASCADE_DEL, pg_sys::F_RI_FKEY_SETNULL_DEL, pg_sys::F_RI_FKEY_SETDEFAULT_DEL]
                     .contains(&u32::from(trigger.tgfoid));
-                    if !trigger.tgisinternal || writes_elsewhere {
-                        runs = true;
-                        break;
-                    }
+                let ours = own_schema.is_some_and(|nsp| pg_sys::get_func_namespace(trigger.tgfoid) == nsp);
+                if writes_elsewhere || !(trigger.tgisinternal || ours) {
+                    runs = true;
+                    break;
                 }
             }
-            pg_sys::RelationClose(rel);
-            if runs {
-                return true;
-            }
         }
-        false
+        pg_sys::RelationClose(rel);
+        runs
     }
 }
 
@@ -785,11 +812,6 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
             let rc = ffi::SPI_execute_plan(e.anonymize, &mut subject, std::ptr::null(), false, 1);
             tables.walked = single_result(rc, false);
         }
-        // every row about the subject is gone (or rewritten without its id), or nothing is erased
-        if !e.anonymize.is_null() || runs_table_code(e.deletes.tables, e.deletes.count) {
-            level = pin_search_path(level);
-            refuse_if_left_behind(readings.values.as_mut_ptr(), readings.nulls.as_ptr());
-        }
         let mut receipt = receipt::Receipt::empty();
         let (mode, reason) = (pgrx::pg_getarg_datum_raw(fcinfo, 1), pgrx::pg_getarg_datum_raw(fcinfo, 2));
         // what the tables' statements wrote is visible to the receipt's triggers
@@ -814,6 +836,12 @@ pub unsafe extern "C-unwind" fn erase_subject(fcinfo: pg_sys::FunctionCallInfo) 
             result = single_result(rc, true);
         } else {
             result = transferred(result);
+        }
+        // Every row about the subject is gone (or rewritten without its id), or nothing is erased.
+        // Last: the receipt's and the consent records' triggers run before it.
+        if !e.anonymize.is_null() || erasure_runs_dba_code(e.deletes.tables, e.deletes.count) {
+            level = pin_search_path(level);
+            refuse_if_left_behind(readings.values.as_mut_ptr(), readings.nulls.as_ptr());
         }
         ffi::SPI_finish();
         unpin_search_path(level);

@@ -349,6 +349,25 @@ CREATE TRIGGER put_back AFTER DELETE ON soft.members FOR EACH ROW EXECUTE FUNCTI
 SELECT privacy.erase_subject('23', reason => 'put back');
 SELECT count(*) AS member_kept FROM soft.members WHERE id = 23 AND deleted_at IS NULL;
 DROP TRIGGER put_back ON soft.members;
+-- ... and so does one on pg_privacy's receipt table that puts a row back, with no trigger left on
+-- any subject table: the probe runs last, after the receipt and the consent records are written
+DROP TRIGGER soft_delete ON soft.members;
+DROP TRIGGER set_path ON trap.accounts;
+SELECT count(*) AS dba_triggers_on_subject_tables FROM pg_trigger t JOIN privacy.subject_tables s ON s.relation::oid = t.tgrelid WHERE NOT t.tgisinternal;
+CREATE FUNCTION soft.receipt_put_back() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO soft.members VALUES (23, now());
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER put_back AFTER INSERT ON privacy.erasure_receipt FOR EACH ROW EXECUTE FUNCTION soft.receipt_put_back();
+DELETE FROM soft.members WHERE id = 23;
+INSERT INTO soft.notes VALUES (23, 'note of 23');
+SELECT privacy.erase_subject('23', reason => 'put back by the receipt');
+SELECT count(*) AS note_kept FROM soft.notes WHERE member_id = 23;
+DROP TRIGGER put_back ON privacy.erasure_receipt;
+-- (control) without it the same erasure goes through
+SELECT jsonb_path_query_array(r->'tables', '$[*] ? (@.table starts with "soft.")') AS soft_tables
+FROM privacy.erase_subject('23', reason => 'put back by the receipt') r;
 -- an UPDATE the anonymize walk needs, skipped by a trigger
 CREATE FUNCTION soft.frozen() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
