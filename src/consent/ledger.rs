@@ -193,7 +193,15 @@ BEGIN
     SELECT count(*), privacy.ledger_anchor_digest(prev, w, array_agg(t.subject_key), array_agg(t.event_id), array_agg(t.hash))
     INTO n, d
     FROM privacy.ledger_heads_at(w) t;
-    INSERT INTO privacy.ledger_anchor (watermark, chains, previous, digest) VALUES (w, n, prev, d);
+    BEGIN
+        INSERT INTO privacy.ledger_anchor (watermark, chains, previous, digest) VALUES (w, n, prev, d);
+    EXCEPTION WHEN unique_violation THEN
+        -- a REPEATABLE READ snapshot older than the last anchor: following the anchor it sees
+        -- would fork the chain (the unique constraint on previous refuses that)
+        RAISE EXCEPTION 'another anchor was taken after this transaction''s snapshot'
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'Take the anchor in a new transaction.';
+    END;
     RETURN encode(d, 'hex');
 END $$;
 
