@@ -256,6 +256,15 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'anonymize_pages_wrapper';
 
+-- pg_privacy::tools::anonymize::anonymize_prepare
+CREATE OR REPLACE FUNCTION "anonymize_prepare"(
+	"relation" oid /* pg_sys :: Oid */
+) RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'anonymize_prepare_wrapper';
+
 -- src/tools/policy.rs:169
 -- pg_privacy::tools::policy::apply_policy_text
 CREATE OR REPLACE FUNCTION "apply_policy_text"(
@@ -1493,6 +1502,8 @@ AS 'MODULE_PATHNAME', 'written_by_this_transaction_wrapper';
 REVOKE ALL ON FUNCTION privacy.anonymize_pages(oid, bigint, bigint) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION privacy.anonymize_pages(oid, bigint, bigint) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy.anonymize_prepare(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.anonymize_prepare(oid) TO privacy_admin;
 
 CREATE OR REPLACE FUNCTION privacy.anonymize_table(relation regclass, confirm_database text, batch_pages integer DEFAULT 1000)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1528,6 +1539,8 @@ BEGIN
     END IF;
     -- nobody else writes the tables while they are rewritten (reads go on)
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', relation);
+    -- what the caller may have rewritten, checked once the tree can no longer change
+    PERFORM privacy.anonymize_prepare(relation);
     FOR part IN
         WITH RECURSIVE tree(oid) AS (
             SELECT relation::oid

@@ -398,6 +398,89 @@ pub unsafe fn check_new_owner(stmt: *mut pg_sys::Node) {
     }
 }
 
+backend_local! {
+    /// How many statements started under `SECURITY_NOFORCE_RLS` (PostgreSQL's foreign-key
+    /// checks and actions, ri_triggers.c) are running now (see [`foreign_key_statement`]).
+    /// Counted up and down around ExecutorRun and ExecutorFinish; an error skips the count down
+    /// and leaves it high (which only governs more) until the transaction ends.
+    static FOREIGN_KEY_STATEMENTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the statement being planned now is one of PostgreSQL's own foreign-key statements
+/// (the check that a referenced row exists, that no row still references one, and the ON
+/// DELETE/UPDATE actions): ri_triggers.c plans and runs them as the table's owner with
+/// `SECURITY_NOFORCE_RLS`, which nothing else sets, and which PostgreSQL uses to exempt them from
+/// row security. pg_privacy exempts them from masking and consent filters for the same reason:
+/// they enforce the owner's declared constraint over every row (found by an attack pass: a
+/// filtered session deleted a customer a hidden subject's row still referenced, and a masked
+/// session's insert was checked against masked keys, both committing dangling references).
+/// Statements that run inside one (a trigger fired by a cascaded delete, a function it calls)
+/// are planned while the flag is still set: they are recognised by the count of foreign-key
+/// statements running and governed as usual. What a masked session could learn from a check
+/// against raw keys is closed where it writes (`masking::utility`: no writes of columns that
+/// reference masked columns).
+pub fn foreign_key_statement() -> bool {
+    // SAFETY: reads a backend global.
+    let no_force = unsafe { pg_sys::InNoForceRLSOperation() };
+    no_force && FOREIGN_KEY_STATEMENTS.with(|c| c.get()) == 0
+}
+
+/// Around ExecutorRun and ExecutorFinish (`hooks`): whether the statement runs under
+/// `SECURITY_NOFORCE_RLS`, counted while it runs; returns what [`foreign_key_statement_done`]
+/// takes.
+#[inline]
+pub fn foreign_key_statement_running() -> bool {
+    // SAFETY: reads a backend global.
+    let running = unsafe { pg_sys::InNoForceRLSOperation() };
+    if running {
+        FOREIGN_KEY_STATEMENTS.with(|c| c.set(c.get() + 1));
+    }
+    running
+}
+
+#[inline]
+pub fn foreign_key_statement_done(running: bool) {
+    if running {
+        FOREIGN_KEY_STATEMENTS.with(|c| c.set(c.get().saturating_sub(1)));
+    }
+}
+
+/// Refuses a governed login making or changing other roles (`CREATE ROLE`, `ALTER ROLE` of
+/// another role, which CREATEROLE allows): a role it makes is not governed as it is, and one whose
+/// password or LOGIN it sets can be logged in as, so the login could read through it what it may
+/// not (found by an attack pass: a masked login with CREATEROLE made an unmasked login and granted
+/// it its tables). Changing its own attributes (a password) is its own business.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn check_role_management(stmt: *mut pg_sys::Node) {
+    // SAFETY: tags are checked before casts (and before any role is looked up).
+    let target = unsafe {
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateRoleStmt) {
+            None
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterRoleStmt) {
+            Some((*(stmt as *mut pg_sys::AlterRoleStmt)).role)
+        } else {
+            return;
+        }
+    };
+    let login = login();
+    if !is_governed(login) {
+        return;
+    }
+    if let Some(spec) = target {
+        // SAFETY: a RoleSpec of a valid AlterRoleStmt; missing_ok.
+        let role = unsafe { pg_sys::get_rolespec_oid(spec, true) };
+        if role == login || role == pg_sys::InvalidOid {
+            return;
+        }
+    }
+    crate::pg::errors::refuse(
+        format!("role \"{}\" is masked or filtered and cannot create or change other roles", catalog::role_name(login)),
+        "A role it made or changed would not be restricted as it is, and could be logged in as. Ask a DBA.",
+    );
+}
+
 /// Refuses a governed login creating a trigger on a relation whose owner is less restricted than
 /// it. PostgreSQL records no author for a trigger (the TRIGGER privilege lets others than the
 /// owner create one): its WHEN condition and arguments count as the owner's code, and would run
@@ -512,6 +595,36 @@ fn drop_plans_if_changed(before: (bool, bool, Vec<pg_sys::Oid>)) {
     }
 }
 
+/// Whether a stored query (of a view or materialized view) calls a function whose body could
+/// read tables that the query does not name: a function in SQL or a procedural language made in
+/// this database, not one of an extension's (pg_privacy's included: their code came with the
+/// installation) and not labelled TRUSTED by a privacy admin. Built-in and C functions cannot be
+/// made by ordinary roles. Materialized views whose query does are treated as derived from masked
+/// columns and subject tables: what the function read cannot be known here.
+///
+/// # Safety
+/// `query` must be a valid Query.
+pub unsafe fn calls_opaque_function(query: *mut pg_sys::Query) -> bool {
+    // SAFETY: walking a valid tree; syscache and pg_depend lookups per function.
+    unsafe {
+        crate::pg::nodes::functions_called(query.cast()).into_iter().any(|f| {
+            if f.to_u32() < pg_sys::FirstNormalObjectId {
+                return false;
+            }
+            let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(f));
+            if tuple.is_null() {
+                return false;
+            }
+            let lang = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple)).prolang;
+            pg_sys::ReleaseSysCache(tuple);
+            if lang == catalog::oid(catalog::INTERNAL_LANGUAGE) || lang == catalog::oid(catalog::C_LANGUAGE) {
+                return false;
+            }
+            pg_sys::getExtensionOfObject(pg_sys::ProcedureRelationId, f) == pg_sys::InvalidOid && !is_trusted_function(f)
+        })
+    }
+}
+
 /// Functions a privacy admin labelled TRUSTED in this database.
 pub fn is_trusted_function(funcid: pg_sys::Oid) -> bool {
     TRUSTED_FUNCTIONS.with(|c| c.get(load_trusted_functions)).contains(&funcid)
@@ -579,6 +692,11 @@ unsafe extern "C-unwind" fn on_subxact(
 /// passes here, so the common case returns at once, without a guard frame; only an abort does work.
 #[inline]
 pub fn on_xact(event: pg_sys::XactEvent::Type) {
+    FOREIGN_KEY_STATEMENTS.with(|c| {
+        if c.get() != 0 {
+            c.set(0)
+        }
+    });
     if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
         // SAFETY: forwarding the event to the guarded body.
         unsafe { on_xact_abort(event) };

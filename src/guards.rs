@@ -418,7 +418,31 @@ pub unsafe fn check_change(stmt: *mut pg_sys::Node, guarded: impl Fn(pg_sys::Oid
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
             let at = stmt as *mut pg_sys::AlterTableStmt;
             let relid = relid_of((*at).relation);
-            if relid == pg_sys::InvalidOid || !guarded(relid) {
+            if relid == pg_sys::InvalidOid {
+                return;
+            }
+            // Taking a partition or child out of a guarded tree takes it out of the rules and
+            // filters it inherits (found by an attack pass: a masked owner detached a partition
+            // and read it raw): for privacy admins only, as is switching row security off. The
+            // partition's or child's side is checked too (`ALTER TABLE child NO INHERIT parent`).
+            for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
+                let other = match (*cmd).subtype {
+                    pg_sys::AlterTableType::AT_DetachPartition | pg_sys::AlterTableType::AT_DetachPartitionFinalize => {
+                        let part = (*cmd).def as *mut pg_sys::PartitionCmd;
+                        if part.is_null() { pg_sys::InvalidOid } else { relid_of((*part).name) }
+                    }
+                    pg_sys::AlterTableType::AT_DropInherit => relid_of((*cmd).def as *mut pg_sys::RangeVar),
+                    _ => continue,
+                };
+                let in_tree = |r: pg_sys::Oid| r != pg_sys::InvalidOid && (guarded(r) || catalog::ancestors_of(r).into_iter().any(&guarded));
+                if in_tree(relid) || in_tree(other) {
+                    refuse(
+                        format!("only privacy admins can take a partition or child out of {}", catalog::relation_name(relid)),
+                        "It would no longer be covered by the masking rules or consent filters it inherits. Ask a privacy admin.",
+                    );
+                }
+            }
+            if !guarded(relid) {
                 return;
             }
             for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {

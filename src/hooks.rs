@@ -91,6 +91,7 @@ unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: 
     masking::break_glass::on_xact(event);
     context::on_xact(event);
     consent::record::on_xact();
+    crate::tools::anonymize::on_xact();
 }
 
 /// Whether anything in this database or cluster could be governed (the fast path for everyone
@@ -210,6 +211,12 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         return p;
     }
     guards::refuse_outdated_schema();
+    if context::foreign_key_statement() {
+        // PostgreSQL's own foreign-key statement: neither masked nor filtered (see context)
+        PLANNING_MASKED.with(|m| m.set(false));
+        p.governed = true;
+        return p;
+    }
     masking::break_glass::tick();
     masking::utility::check_role_switch();
     // SAFETY: parse is a valid Query (the planner's argument).
@@ -407,6 +414,10 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         masking::side_channels::set_statement_masked(masked || masking::roles::masks_now(context::login()));
         context::check_new_owner(stmt);
         context::check_trigger_author(stmt);
+        context::check_role_management(stmt);
+        if masked || filtered {
+            check_expressions_over_rows(stmt, masked, filtered);
+        }
         crate::distributed::check_shard_rename(stmt);
         guards::check_change(stmt, |rel| {
             masking::rules::is_protected(rel, false) || consent::registry::is_subject_table(rel)
@@ -467,6 +478,37 @@ unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope
             }
         }
     }
+}
+
+/// Refuses a masked or filtered statement that would run an expression it brings over every
+/// stored row of a table with masking rules or a subject table (see
+/// `crate::pg::nodes::expressions_over_rows`): the expression would see raw values and hidden
+/// rows (found by an attack pass: a masked owner copied a masked column into another with
+/// `ALTER COLUMN ... TYPE ... USING`, and printed raw values from an index expression).
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+unsafe fn check_expressions_over_rows(stmt: *mut pg_sys::Node, masked: bool, filtered: bool) {
+    // SAFETY: forwarded.
+    let Some((relid, what)) = (unsafe { crate::pg::nodes::expressions_over_rows(stmt) }) else { return };
+    if relid == pg_sys::InvalidOid {
+        return;
+    }
+    let subject = || {
+        consent::registry::is_subject_table(relid) || crate::pg::catalog::ancestors_of(relid).into_iter().any(consent::registry::is_subject_table)
+    };
+    let who = if masked && masking::rules::is_protected(relid, false) {
+        "masked sessions"
+    } else if filtered && subject() {
+        "sessions filtered by consent"
+    } else {
+        return;
+    };
+    crate::pg::errors::refuse(
+        format!("{who} cannot {what} on {}", crate::pg::catalog::relation_name(relid)),
+        "The expression would run over every stored row, raw values and rows of subjects without consent included. \
+         Ask an unmasked, unfiltered owner or a privacy admin.",
+    );
 }
 
 // ------------------------------------------------------------------ executor
@@ -606,7 +648,9 @@ pub(crate) unsafe fn executor_run(query_desc: *mut pg_sys::QueryDesc, args: Exec
             callback.previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = &mut callback;
         }
+        let foreign_key = context::foreign_key_statement_running();
         args.pass_on(PREV_EXECUTOR_RUN, query_desc);
+        context::foreign_key_statement_done(foreign_key);
         if r.rule_errors {
             pg_sys::error_context_stack = callback.previous;
         }
@@ -624,10 +668,12 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
         // it passes through without the statement's scopes being opened again.
         let stmt = (*query_desc).plannedstmt;
         if !stmt.is_null() && (*stmt).commandType == pg_sys::CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
+            let foreign_key = context::foreign_key_statement_running();
             match PREV_EXECUTOR_FINISH {
                 Some(prev) => prev(query_desc),
                 None => ffi::standard_ExecutorFinish(query_desc),
             }
+            context::foreign_key_statement_done(foreign_key);
             return;
         }
         let r = running(query_desc);
@@ -637,10 +683,12 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
             callback.previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = &mut callback;
         }
+        let foreign_key = context::foreign_key_statement_running();
         match PREV_EXECUTOR_FINISH {
             Some(prev) => prev(query_desc),
             None => ffi::standard_ExecutorFinish(query_desc),
         }
+        context::foreign_key_statement_done(foreign_key);
         if r.rule_errors {
             pg_sys::error_context_stack = callback.previous;
         }

@@ -62,6 +62,17 @@ pub unsafe fn refuse_counters_and_copies(query: *mut pg_sys::Query) {
         }
         for q in nodes::queries(query) {
             for (_, rte) in nodes::rtable(q) {
+                // planner statistics: most common values and histograms of every table, matviews
+                // that store hidden subjects' rows included (pg_stats hides only tables with row
+                // security active)
+                if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION
+                    && ((*rte).relid == pg_sys::StatisticRelationId || (*rte).relid == catalog::oid(catalog::PG_STATISTIC_EXT_DATA))
+                {
+                    refuse(
+                        "sessions filtered by consent cannot read planner statistics (pg_stats, pg_stats_ext)",
+                        "Statistics hold values of the rows of subjects without consent too, as most common values and histograms.",
+                    );
+                }
                 if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION
                     && catalog::relkind((*rte).relid) == pg_sys::RELKIND_MATVIEW
                     && matview_reads_subject_table((*rte).relid)
@@ -90,20 +101,31 @@ fn is_counter_function(f: pg_sys::Oid) -> bool {
     (nsp == pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE) && name.starts_with("pg_stat_get_")) || name.starts_with("pg_stat_statements")
 }
 
+/// Whether a materialized view's stored query may read a subject table: directly, through a
+/// partition's parent, through views and other materialized views (their queries, recursively),
+/// or through a function whose body cannot be seen from here (see
+/// [`crate::context::calls_opaque_function`]).
 fn matview_reads_subject_table(relid: pg_sys::Oid) -> bool {
-    // SAFETY: get_view_query returns the matview's stored query, read while the relation is open.
+    stored_query_reads_subject_table(relid)
+}
+
+/// The same for a view's or materialized view's stored query.
+fn stored_query_reads_subject_table(relid: pg_sys::Oid) -> bool {
+    // SAFETY: get_view_query returns the view's stored query, read while the relation is open.
     unsafe {
         let rel = pg_sys::relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let query = pg_sys::get_view_query(rel);
-        let reads = nodes::queries(query).into_iter().any(|q| {
-            nodes::rtable(q).into_iter().any(|(_, rte)| {
-                (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION
-                    && (*rte).relid != relid
-                    && (is_subject_table((*rte).relid)
-                        || catalog::ancestors_of((*rte).relid).into_iter().any(is_subject_table)
-                        || (catalog::relkind((*rte).relid) == pg_sys::RELKIND_MATVIEW && matview_reads_subject_table((*rte).relid)))
-            })
-        });
+        let reads = crate::context::calls_opaque_function(query)
+            || nodes::queries(query).into_iter().any(|q| {
+                nodes::rtable(q).into_iter().any(|(_, rte)| {
+                    (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION
+                        && (*rte).relid != relid
+                        && (is_subject_table((*rte).relid)
+                            || catalog::ancestors_of((*rte).relid).into_iter().any(is_subject_table)
+                            || (matches!(catalog::relkind((*rte).relid), pg_sys::RELKIND_MATVIEW | pg_sys::RELKIND_VIEW)
+                                && stored_query_reads_subject_table((*rte).relid)))
+                })
+            });
         pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         reads
     }
@@ -162,6 +184,11 @@ pub unsafe fn refuse_truncate(stmt: *mut pg_sys::TruncateStmt) {
 /// Whether `COPY relid TO` must become a query for a filtered session: row security would not
 /// apply to it for the current user.
 pub fn copy_needs_query(relid: pg_sys::Oid) -> bool {
+    // a materialized view that stores rows of subject tables: as a query, the planner refuses it
+    // as it refuses a SELECT of it
+    if catalog::relkind(relid) == pg_sys::RELKIND_MATVIEW {
+        return matview_reads_subject_table(relid);
+    }
     if !is_subject_table(relid) {
         return false;
     }

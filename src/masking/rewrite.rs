@@ -273,6 +273,7 @@ unsafe fn mask_query(query: *mut pg_sys::Query, reads_only: bool) -> *mut pg_sys
             }
         }
 
+        check_foreign_key_writes(query);
         let mut query = query;
         for (index, rte) in rtable(query) {
             if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
@@ -358,6 +359,34 @@ unsafe fn written_lists(query: *mut pg_sys::Query) -> Vec<(*mut pg_sys::List, bo
     lists
 }
 
+/// The columns a masked statement gives a value in its result relation, checked against the
+/// relation's foreign keys to masked columns (`super::utility::check_foreign_key_writes`),
+/// whether or not the relation itself has rules.
+unsafe fn check_foreign_key_writes(query: *mut pg_sys::Query) {
+    // SAFETY: fields of a valid Query; the result relation's entry and target lists.
+    unsafe {
+        let index = (*query).resultRelation;
+        if index <= 0 {
+            return;
+        }
+        let Some(rte) = PgList::<pg_sys::RangeTblEntry>::from_pg((*query).rtable).get_ptr(index as usize - 1) else { return };
+        if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION || crate::pg::citus::is_citus_table((*rte).relid) {
+            return;
+        }
+        let relid = (*rte).relid;
+        let mut written = Vec::new();
+        for (list, is_update) in written_lists(query) {
+            for tle in PgList::<pg_sys::TargetEntry>::from_pg(list).iter_ptr() {
+                if (*tle).resjunk || (!is_update && is_default_or_null(relid, (*tle).resno, (*tle).expr.cast())) {
+                    continue;
+                }
+                written.push((*tle).resno);
+            }
+        }
+        super::utility::check_foreign_key_writes(relid, &written);
+    }
+}
+
 /// "Writing is reading": the checks on what a masked statement writes into masked relation
 /// `rules` (range-table entry `index`).
 unsafe fn check_writes(query: *mut pg_sys::Query, index: i32, rules: &MaskedRelation) {
@@ -391,6 +420,16 @@ unsafe fn check_writes(query: *mut pg_sys::Query, index: i32, rules: &MaskedRela
                                 column(rule.attno)
                             ),
                             "Reading the row back would reveal the keyed value of a value of your choice. Ask an unmasked role.",
+                        );
+                    }
+                    if is_update && rule.seed.contains(&attno) {
+                        refuse(
+                            format!(
+                                "masked roles cannot change column \"{}\": the keyed noise of \"{}\" is drawn from it",
+                                column(attno),
+                                column(rule.attno)
+                            ),
+                            "Each new value would draw the noise afresh, and many draws average it away. Ask an unmasked role.",
                         );
                     }
                     if is_update && rule.attno != attno && rule.inputs.contains(&attno) {

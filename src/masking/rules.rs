@@ -68,6 +68,9 @@ pub struct CompiledRule {
     pub expr: *mut pg_sys::Node,
     /// Columns the rule reads (0 = the whole row).
     pub inputs: Vec<i16>,
+    /// Columns keyed noise is drawn from besides its inputs (the primary key's), which masked
+    /// roles may not change.
+    pub seed: Vec<i16>,
     /// Whether the rule computes keyed values (keyed functions, keyed noise) of its inputs.
     pub keyed: bool,
 }
@@ -143,6 +146,7 @@ impl MaskedRelation {
                 // SAFETY: c.expr is a valid tree; the context is live.
                 expr: unsafe { nodes::copy_into(self.context.get(), c.expr) },
                 inputs: c.inputs,
+                seed: c.seed,
                 keyed: c.keyed,
             },
             Err(RuleError(message, hint)) => raise(
@@ -172,7 +176,7 @@ impl MaskedRelation {
             };
             // Generation expressions cannot hold whole-row Vars, so no RTE is needed.
             let substituted = nodes::replace_vars(expr, 1, std::ptr::null_mut(), &pairs, 0);
-            CompiledRule { attno, expr: nodes::copy_into(self.context.get(), substituted), inputs, keyed }
+            CompiledRule { attno, expr: nodes::copy_into(self.context.get(), substituted), inputs, seed: Vec::new(), keyed }
         }
     }
 }
@@ -534,21 +538,33 @@ unsafe fn generation_expression(relid: pg_sys::Oid, attno: i16) -> *mut pg_sys::
     }
 }
 
-/// Whether a materialized view's defining query uses a masked column (directly or through views
-/// and other materialized views): its stored data would then be the owner's unmasked view.
+/// Whether a materialized view's defining query uses a masked column (directly, through views
+/// and other materialized views, or possibly through a function whose body cannot be seen here:
+/// [`crate::context::calls_opaque_function`]): its stored data would then be the owner's unmasked
+/// view.
 fn matview_reads_masked(relid: pg_sys::Oid) -> bool {
-    // SAFETY: get_view_query returns the matview's stored query, read while the relation is
-    // open; nodes are tag-checked before casts.
+    stored_query_reads_masked(relid)
+}
+
+/// The same for a view's or materialized view's stored query (a view read by a materialized view
+/// is expanded only when the materialized view is refreshed, so its query is looked at here).
+fn stored_query_reads_masked(relid: pg_sys::Oid) -> bool {
+    // SAFETY: get_view_query returns the stored query, read while the relation is open; nodes
+    // are tag-checked before casts.
     unsafe {
         let rel = pg_sys::relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let query = pg_sys::get_view_query(rel);
-        let mut uses_masked = false;
+        let mut uses_masked = crate::context::calls_opaque_function(query);
         for q in nodes::queries(query) {
             for (index, rte) in nodes::rtable(q) {
                 if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION || (*rte).relid == relid {
                     continue;
                 }
                 watch_relation((*rte).relid, Class::Relations);
+                if catalog::relkind((*rte).relid) == pg_sys::RELKIND_VIEW {
+                    uses_masked |= stored_query_reads_masked((*rte).relid);
+                    continue;
+                }
                 match protection_kind((*rte).relid, (*rte).inh) {
                     ProtectionKind::None => {}
                     ProtectionKind::DerivedMatview => uses_masked = true,
@@ -576,6 +592,7 @@ fn rule_error(message: impl Into<String>, hint: impl Into<String>) -> RuleError 
 pub struct Compiled {
     pub expr: *mut pg_sys::Node,
     pub inputs: Vec<i16>,
+    pub seed: Vec<i16>,
     pub keyed: bool,
 }
 
@@ -815,6 +832,10 @@ unsafe fn check_and_adjust(
         }
         let inputs = nodes::columns_read(expr);
         let keyed = retarget_keyed_calls(expr, relid, attno, functions)?;
+        // Keyed noise is drawn from the row's primary key too (retargeting added it): a masked
+        // role changing the key would get a fresh draw each time and average the noise away
+        // (found by an attack pass), so those columns may not be changed by masked roles.
+        let seed = nodes::columns_read(expr).into_iter().filter(|a| !inputs.contains(a)).collect();
         // A keyed function reached any other way (an operator or cast in a trusted schema) would
         // not carry the rule marker and would be refused at run time for masked readers.
         if let Some(f) = nodes::functions_called(expr).iter().find(|f| functions.keyed.iter().any(|(d, _)| d == *f)) {
@@ -824,7 +845,7 @@ unsafe fn check_and_adjust(
             ));
         }
         let expr = if may_quote_input(expr, privacy) { wrap_fallible(expr, relid, column, functions) } else { expr };
-        Ok(Compiled { expr, inputs, keyed })
+        Ok(Compiled { expr, inputs, seed, keyed })
     }
 }
 

@@ -153,6 +153,7 @@ fn masked_trigger(rel: pg_sys::Oid) -> Option<(String, pg_sys::Oid)> {
 
 /// `COPY relid FROM` by a masked session: the same write checks as INSERT.
 pub fn check_copy_from(relid: pg_sys::Oid, columns: &[i16]) {
+    check_foreign_key_writes(relid, columns);
     let Protection::Masked(rules) = protection(relid, false) else { return };
     for rule in rules.rules().iter() {
         if !rule.keyed {
@@ -167,6 +168,50 @@ pub fn check_copy_from(relid: pg_sys::Oid, columns: &[i16]) {
                     name(rule.attno)
                 ),
                 "Reading the row back would reveal the keyed value of a value of your choice. Ask an unmasked role.",
+            );
+        }
+    }
+}
+
+/// Refuses a masked statement writing a value into a column whose foreign key references a
+/// masked column: PostgreSQL's check of the key runs against the raw referenced values (it is
+/// neither masked nor filtered: `crate::context::foreign_key_statement`), so whether the write
+/// succeeds would tell whether a raw value exists. `written`: the columns given a value (INSERT
+/// defaults and NULLs left out), for INSERT, UPDATE, MERGE and COPY FROM alike.
+pub fn check_foreign_key_writes(relid: pg_sys::Oid, written: &[i16]) {
+    if written.is_empty() {
+        return;
+    }
+    // SAFETY: the relcache entry is held open while its foreign-key list (relcache-owned) is read.
+    let references: Vec<(i16, pg_sys::Oid, i16)> = unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return;
+        }
+        let mut out = Vec::new();
+        for fk in PgList::<pg_sys::ForeignKeyCacheInfo>::from_pg(pg_sys::RelationGetFKeyList(rel)).iter_ptr() {
+            for k in 0..((*fk).nkeys.max(0) as usize).min((*fk).conkey.len()) {
+                out.push(((*fk).conkey[k], (*fk).confrelid, (*fk).confkey[k]));
+            }
+        }
+        pg_sys::RelationClose(rel);
+        out
+    };
+    for (column, referenced, key) in references {
+        if !written.contains(&column) {
+            continue;
+        }
+        let Protection::Masked(rules) = protection(referenced, true) else { continue };
+        if rules.masks(key) {
+            refuse(
+                format!(
+                    "masked roles cannot write column \"{}\" of {}: its foreign key references masked column \"{}\" of {}",
+                    catalog::attribute_name(relid, column).unwrap_or_default(),
+                    catalog::relation_name(relid),
+                    catalog::attribute_name(referenced, key).unwrap_or_default(),
+                    catalog::relation_name(referenced)
+                ),
+                "Whether the write succeeds would tell whether a raw value exists there. Ask an unmasked role.",
             );
         }
     }

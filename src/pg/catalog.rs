@@ -28,6 +28,9 @@ pub const PG_CONSTRAINT_OID_INDEX: u32 = 2667;
 pub const PG_AGGREGATE: u32 = 2600;
 /// The `sql` language (catalog/pg_language.dat).
 pub const SQL_LANGUAGE: u32 = 14;
+/// pg_language's `internal` and `c` (pg_language.dat).
+pub const INTERNAL_LANGUAGE: u32 = 12;
+pub const C_LANGUAGE: u32 = 13;
 /// `pg_extension`'s OID index (catalog/pg_extension.h).
 pub const PG_EXTENSION_OID_INDEX: u32 = 3080;
 pub const PG_SHDEPEND: u32 = 1214;
@@ -750,6 +753,26 @@ pub unsafe fn has_owner_policies(rel: pg_sys::Relation) -> bool {
     }
 }
 
+/// Whether row-security policies its owner wrote restrict what the current user sees of
+/// `relid` (pg_privacy's guards, which every protected table has, restrict nothing: they only
+/// close the table without the library).
+pub fn owner_row_security_restricts_current_user(relid: pg_sys::Oid) -> bool {
+    // SAFETY: with noError, check_enable_rls reports for the current user and raises nothing;
+    // the relcache entry is held open while its policies are read.
+    unsafe {
+        if pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true) != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {
+            return false;
+        }
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return false;
+        }
+        let owners = has_owner_policies(rel);
+        pg_sys::RelationClose(rel);
+        owners
+    }
+}
+
 fn compute_carries_code(relid: pg_sys::Oid) -> bool {
     // SAFETY: the relcache entry is opened and closed here; its fields are read while open.
     unsafe {
@@ -797,6 +820,21 @@ pub fn quote_ident(name: &str) -> String {
     let Ok(c) = CString::new(name) else { return String::new() };
     // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy, NUL-terminated.
     unsafe { CStr::from_ptr(pg_sys::quote_identifier(c.as_ptr())).to_string_lossy().into_owned() }
+}
+
+/// `text` as an SQL string literal (PostgreSQL's quote_literal: `E'...'` when it holds a
+/// backslash, so the literal means the same whatever `standard_conforming_strings` says). A text
+/// with a NUL byte cannot be a literal and is refused, never quoted as something else.
+pub fn quote_literal(text: &str) -> String {
+    let Ok(c) = CString::new(text) else {
+        crate::pg::errors::raise(
+            pgrx::pg_sys::errcodes::PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            "a value with a NUL byte cannot be written as an SQL literal",
+            "Remove the \\u0000 from it.",
+        )
+    };
+    // SAFETY: quote_literal_cstr returns a palloc'd, NUL-terminated quoted copy.
+    unsafe { CStr::from_ptr(pg_sys::quote_literal_cstr(c.as_ptr())).to_string_lossy().into_owned() }
 }
 
 /// A relation's name, schema-qualified and quoted by PostgreSQL ("" if it does not exist).

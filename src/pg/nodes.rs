@@ -713,3 +713,71 @@ pub unsafe fn plan_reads_relation(stmt: *mut pg_sys::PlannedStmt, pred: impl Fn(
         None
     }
 }
+
+/// What a DDL statement would evaluate over every stored row of a table with an expression the
+/// statement brings (an index on an expression or with a predicate, `ALTER COLUMN ... TYPE ...
+/// USING`, a CHECK or exclusion constraint added or validated, a stored generated column added,
+/// statistics on expressions): the table and the words for it. Such an expression runs over the
+/// raw values and every row, outside any query pg_privacy masks or filters (ANALYZE, CLUSTER and
+/// REINDEX run it again later).
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn expressions_over_rows(stmt: *mut pg_sys::Node) -> Option<(pg_sys::Oid, &'static str)> {
+    let relid = |range: *mut pg_sys::RangeVar| {
+        if range.is_null() {
+            return pg_sys::InvalidOid;
+        }
+        // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
+        unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
+    };
+    // SAFETY: tags are checked before casts; fields of valid parse nodes.
+    unsafe {
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_IndexStmt) {
+            let index = stmt as *mut pg_sys::IndexStmt;
+            let on_expression = PgList::<pg_sys::IndexElem>::from_pg((*index).indexParams).iter_ptr().any(|e| !(*e).expr.is_null());
+            if on_expression || !(*index).whereClause.is_null() {
+                return Some((relid((*index).relation), "create an index on an expression or with a predicate"));
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateStatsStmt) {
+            let stats = stmt as *mut pg_sys::CreateStatsStmt;
+            let on_expression = PgList::<pg_sys::StatsElem>::from_pg((*stats).exprs).iter_ptr().any(|e| !(*e).expr.is_null());
+            let from = PgList::<pg_sys::Node>::from_pg((*stats).relations).get_ptr(0);
+            if let Some(range) = from.filter(|n| on_expression && pgrx::is_a(*n, pg_sys::NodeTag::T_RangeVar)) {
+                return Some((relid(range.cast()), "create statistics on expressions"));
+            }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
+            let at = stmt as *mut pg_sys::AlterTableStmt;
+            for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
+                let def = (*cmd).def;
+                let what = match (*cmd).subtype {
+                    pg_sys::AlterTableType::AT_AlterColumnType
+                        if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_ColumnDef) && !(*(def as *mut pg_sys::ColumnDef)).raw_default.is_null() =>
+                    {
+                        Some("change a column's type with USING")
+                    }
+                    pg_sys::AlterTableType::AT_AddConstraint if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_Constraint) => {
+                        match (*(def as *mut pg_sys::Constraint)).contype {
+                            pg_sys::ConstrType::CONSTR_CHECK => Some("add a CHECK constraint"),
+                            pg_sys::ConstrType::CONSTR_EXCLUSION => Some("add an exclusion constraint"),
+                            _ => None,
+                        }
+                    }
+                    pg_sys::AlterTableType::AT_ValidateConstraint => Some("validate a constraint"),
+                    t if Some(t) == version::AT_SET_EXPRESSION => Some("change a generated column's expression"),
+                    pg_sys::AlterTableType::AT_AddColumn if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_ColumnDef) => {
+                        let generated = PgList::<pg_sys::Constraint>::from_pg((*(def as *mut pg_sys::ColumnDef)).constraints)
+                            .iter_ptr()
+                            .any(|c| (*c).contype == pg_sys::ConstrType::CONSTR_GENERATED);
+                        generated.then_some("add a generated column")
+                    }
+                    _ => None,
+                };
+                if let Some(what) = what {
+                    return Some((relid((*at).relation), what));
+                }
+            }
+        }
+    }
+    None
+}

@@ -471,3 +471,10 @@ pub unsafe fn index_beginscan(heap: pg_sys::Relation, index: pg_sys::Relation, s
         return pg_sys::index_beginscan(heap, index, snapshot, std::ptr::null_mut(), nkeys, 0);
     }
 }
+
+/// `ALTER COLUMN ... SET EXPRESSION` (PostgreSQL 17+), which recomputes a generated column over
+/// every stored row; none on 15.
+#[cfg(feature = "pg15")]
+pub const AT_SET_EXPRESSION: Option<pg_sys::AlterTableType::Type> = None;
+#[cfg(feature = "pg18")]
+pub const AT_SET_EXPRESSION: Option<pg_sys::AlterTableType::Type> = Some(pg_sys::AlterTableType::AT_SetExpression);

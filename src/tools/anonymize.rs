@@ -6,10 +6,20 @@
 //! columns from the catalog, quoted by PostgreSQL, and runs as the table's owner in a
 //! security-restricted operation (as CLUSTER and REFRESH MATERIALIZED VIEW run): the table's
 //! triggers, checks and index expressions never run with the privacy admin's rights.
+//!
+//! What the caller may do is checked once, by `privacy.anonymize_prepare` after the plpgsql
+//! function locked the tree: a table the caller may read and update whole (so an error's DETAIL,
+//! built for the owner, shows nothing the caller could not `SELECT`), row security not hiding
+//! rows of it from the caller, and no trigger or rule that could keep or copy the raw values. Only
+//! trees prepared so in the current transaction, and still locked, can be rewritten by
+//! `privacy.anonymize_pages`: a privacy admin calling it directly gets an error, not a rewrite
+//! of a table it may not touch.
 
 use pgrx::pg_sys;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
+
+use std::cell::RefCell;
 
 use crate::context::{self, Scope};
 use crate::masking::rules::{resolve, Applies};
@@ -47,6 +57,120 @@ fn rewritable_columns(relid: pg_sys::Oid) -> Vec<String> {
     out
 }
 
+backend_local! {
+    /// The tables `privacy.anonymize_prepare` checked in the current transaction (their trees may
+    /// be rewritten); emptied at its end.
+    static PREPARED: RefCell<Vec<pg_sys::Oid>> = const { RefCell::new(Vec::new()) };
+}
+
+/// At the end of every transaction (from `hooks::xact_callback`).
+#[inline]
+pub fn on_xact() {
+    PREPARED.with(|p| {
+        if !p.borrow().is_empty() {
+            p.borrow_mut().clear();
+        }
+    });
+}
+
+/// A trigger or rule on `relid` that an `UPDATE` of it runs and that could keep the old values or
+/// copy them elsewhere: an enabled trigger a user made (not a foreign key's internal ones) that
+/// fires on UPDATE, or a rule on UPDATE. Its name, if any.
+fn update_code(relid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: the relcache entry is held open while its trigger and rule descriptors are read.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return None;
+        }
+        let mut found = None;
+        let td = (*rel).trigdesc;
+        for i in 0..if td.is_null() { 0 } else { (*td).numtriggers as usize } {
+            let tg = &*(*td).triggers.add(i);
+            if !tg.tgisinternal && tg.tgenabled as u8 != b'D' && (tg.tgtype as u32) & pg_sys::TRIGGER_TYPE_UPDATE != 0 {
+                found = Some(format!("trigger \"{}\"", std::ffi::CStr::from_ptr(tg.tgname).to_string_lossy()));
+                break;
+            }
+        }
+        let rules = (*rel).rd_rules;
+        for i in 0..if rules.is_null() || found.is_some() { 0 } else { (*rules).numLocks as usize } {
+            let rule = &**(*rules).rules.add(i);
+            if rule.event == pg_sys::CmdType::CMD_UPDATE {
+                found = Some("rule".to_string());
+                break;
+            }
+        }
+        pg_sys::RelationClose(rel);
+        found
+    }
+}
+
+/// `privacy.anonymize_prepare(relation)`: checks that the caller may have `relation`'s tree
+/// rewritten (it is locked by then) and lets `anonymize_pages` rewrite it in this transaction.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn anonymize_prepare(relation: pg_sys::Oid) {
+    crate::admin::require_admin("anonymize a table");
+    let name = catalog::relation_name(relation);
+    // SAFETY: privilege lookups for the current user; they raise nothing here.
+    let (select, update) = unsafe {
+        let user = pg_sys::GetUserId();
+        (
+            pg_sys::pg_class_aclcheck(relation, user, pg_sys::ACL_SELECT as pg_sys::AclMode) == pg_sys::AclResult::ACLCHECK_OK,
+            pg_sys::pg_class_aclcheck(relation, user, pg_sys::ACL_UPDATE as pg_sys::AclMode) == pg_sys::AclResult::ACLCHECK_OK,
+        )
+    };
+    if !select || !update {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied to anonymize {name}: it needs SELECT and UPDATE on the whole table"),
+            "anonymize_table rewrites every row as the table's owner, and an error (a unique or NOT NULL clash) shows the \
+             row: ask the owner to GRANT SELECT, UPDATE on it, or run it as the owner or a superuser.",
+        );
+    }
+    let mut tree = vec![relation];
+    tree.extend(catalog::descendants_of(relation));
+    for &table in &tree {
+        if let Some(code) = update_code(table) {
+            raise(
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("{} has a {code} that runs on UPDATE, which could keep or copy the values being anonymized", catalog::relation_name(table)),
+                "Disable it for the rewrite (ALTER TABLE ... DISABLE TRIGGER, or drop the rule) and enable it again afterwards.",
+            );
+        }
+    }
+    if catalog::owner_row_security_restricts_current_user(relation) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("row security hides rows of {name} from you, and anonymize_table would rewrite them all"),
+            "Run it as a role row security does not restrict there: the table's owner (without FORCE ROW LEVEL SECURITY), \
+             a superuser or a BYPASSRLS role.",
+        );
+    }
+    PREPARED.with(|p| p.borrow_mut().push(relation));
+}
+
+/// Whether `relation` belongs to a tree `anonymize_prepare` checked in this transaction and is
+/// still locked as `anonymize_table` locks it (a lock taken in a subtransaction that was rolled
+/// back is gone, and so is the permission).
+fn prepared(relation: pg_sys::Oid) -> bool {
+    let roots = PREPARED.with(|p| p.borrow().clone());
+    if roots.is_empty() {
+        return false;
+    }
+    // SAFETY: the relcache entry is held open while the backend's own lock table is asked.
+    let locked = unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relation);
+        if rel.is_null() {
+            return false;
+        }
+        let held = pg_sys::CheckRelationLockedByMe(rel, pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE, true);
+        pg_sys::RelationClose(rel);
+        held
+    };
+    locked && (roots.contains(&relation) || catalog::ancestors_of(relation).iter().any(|a| roots.contains(a)))
+}
+
 /// `privacy.anonymize_pages(relation, first_page, end_page)`: rewrites the masked columns of the
 /// rows stored in pages [first, end) of one table (not its children) with their rules; returns
 /// how many rows. Called by `privacy.anonymize_table` (EXECUTE only for privacy admins).
@@ -54,6 +178,13 @@ fn rewritable_columns(relid: pg_sys::Oid) -> Vec<String> {
 #[search_path(pg_catalog, pg_temp)]
 fn anonymize_pages(relation: pg_sys::Oid, first_page: i64, end_page: i64) -> i64 {
     crate::admin::require_admin("anonymize a table");
+    if !prepared(relation) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("privacy.anonymize_pages rewrites {} only for privacy.anonymize_table", catalog::relation_name(relation)),
+            "Call privacy.anonymize_table(relation, confirm_database): it checks your rights on the table and locks it first.",
+        );
+    }
     if catalog::relkind(relation) != pg_sys::RELKIND_RELATION {
         raise(PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE, format!("{} is not a table", catalog::relation_name(relation)), "Pass one table that holds rows.");
     }
@@ -96,6 +227,8 @@ extension_sql!(
 
 REVOKE ALL ON FUNCTION privacy.anonymize_pages(oid, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy.anonymize_pages(oid, bigint, bigint) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy.anonymize_prepare(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.anonymize_prepare(oid) TO privacy_admin;
 
 CREATE FUNCTION privacy.anonymize_table(relation regclass, confirm_database text, batch_pages integer DEFAULT 1000)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -131,6 +264,8 @@ BEGIN
     END IF;
     -- nobody else writes the tables while they are rewritten (reads go on)
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', relation);
+    -- what the caller may have rewritten, checked once the tree can no longer change
+    PERFORM privacy.anonymize_prepare(relation);
     FOR part IN
         WITH RECURSIVE tree(oid) AS (
             SELECT relation::oid
@@ -158,5 +293,5 @@ BEGIN
 END $$;
 "#,
     name = "anonymize_table",
-    requires = [written_by_this_transaction, anonymize_pages, rewritable_columns, "masking_rules_view", "admin_role"]
+    requires = [written_by_this_transaction, anonymize_pages, anonymize_prepare, rewritable_columns, "masking_rules_view", "admin_role"]
 );

@@ -14,7 +14,7 @@ use pgrx::prelude::*;
 use privacy_core::discover::{judge, ColumnScan, Kind};
 
 use crate::masking::rules::resolve;
-use crate::pg::catalog::{qualified_name, quote_ident};
+use crate::pg::catalog::{qualified_name, quote_ident, quote_literal};
 use crate::pg::errors::raise;
 
 struct Column {
@@ -74,7 +74,9 @@ fn candidate_tables(schemas: Option<Vec<String>>) -> Vec<Table> {
                     schema: row.get::<String>(2)?.unwrap_or_default(),
                     name: row.get::<String>(3)?.unwrap_or_default(),
                     reltuples: row.get::<f64>(4)?.unwrap_or(-1.0),
-                    readable: row.get::<bool>(5)?.unwrap_or(false),
+                    // sampled as the owner, which row security does not restrict: not when it
+                    // restricts the caller, whose sample would count rows hidden from it
+                    readable: row.get::<bool>(5)?.unwrap_or(false) && !crate::pg::catalog::owner_row_security_restricts_current_user(relid),
                     columns: Vec::new(),
                 });
             }
@@ -191,7 +193,11 @@ fn discover_columns(
         // progress on long scans (one line per table, as VACUUM VERBOSE does)
         pgrx::notice!("discover: {} of {}: {}.{}", i + 1, total, table.schema, table.name);
         if !table.readable {
-            pgrx::notice!("discover: no SELECT privilege on {}.{}: judged by column names only", table.schema, table.name);
+            pgrx::notice!(
+                "discover: no SELECT privilege on {}.{}, or row security restricts what you see of it: judged by column names only",
+                table.schema,
+                table.name
+            );
         }
         let scans = if table.readable { sample(table, sample_rows) } else { Vec::new() };
         let covered: BTreeMap<i16, ()> = resolve(table.relid, true).into_iter().map(|r| (r.attno, ())).collect();
@@ -199,11 +205,13 @@ fn discover_columns(
         for col in &table.columns {
             let scan = if col.sampled && table.readable { scan_of.next() } else { None };
             let Some(finding) = judge(&col.name, scan) else { continue };
+            // quoted by PostgreSQL: a column name holding a backslash must not end the literal
+            // early when the statement is pasted with standard_conforming_strings off
             let label = format!(
-                "SECURITY LABEL FOR privacy ON COLUMN {}.{} IS '{}';",
+                "SECURITY LABEL FOR privacy ON COLUMN {}.{} IS {};",
                 qualified_name(table.relid),
                 quote_ident(&col.name),
-                suggested_rule(finding.kind, col).replace('\'', "''")
+                quote_literal(&suggested_rule(finding.kind, col))
             );
             out.push((
                 table.schema.clone(),

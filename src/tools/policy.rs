@@ -14,17 +14,11 @@ use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
 use privacy_core::policy::{diff, AllowedPurpose, Change, MaskingRule, Policy, Purpose, RoleLabelEntry, SubjectTable, FORMAT, VERSION};
 
-use crate::pg::catalog::quote_ident;
+use crate::pg::catalog::{quote_ident, quote_literal};
 use crate::pg::errors::{or_raise, raise};
 
 fn spi_failed(what: &str, e: pgrx::spi::SpiError) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("could not {what}: {e}"), "Check that you are a privacy admin and can read the catalogs.")
-}
-
-fn quote_literal(text: &str) -> String {
-    let Ok(c) = std::ffi::CString::new(text) else { return "NULL".to_owned() };
-    // SAFETY: quote_literal_cstr returns a palloc'd, NUL-terminated quoted copy.
-    unsafe { std::ffi::CStr::from_ptr(pg_sys::quote_literal_cstr(c.as_ptr())).to_string_lossy().into_owned() }
 }
 
 /// Rows of a catalog query as strings (NULL as None).
@@ -184,6 +178,17 @@ fn apply_policy_text(
             p.retention = canonical;
         }
     }
+    // Trusted functions as PostgreSQL renders their signatures (as the export writes them), so
+    // that another spelling of a trusted function is that function, not a new one beside an old
+    // one to remove.
+    for f in desired.trusted_functions.iter_mut() {
+        let resolved = Spi::get_one_with_args::<String>("SELECT $1::pg_catalog.regprocedure::text", &[pgrx::datum::DatumWithOid::from(f.as_str())])
+            .unwrap_or_else(|e| spi_failed(&format!("find function {f}"), e));
+        if let Some(r) = resolved {
+            *f = r;
+        }
+    }
+    desired.normalize();
     let changes = diff(&current_policy(), &desired);
     if !dry_run {
         for change in &changes {

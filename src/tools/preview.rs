@@ -70,13 +70,37 @@ fn consenting_rows(relid: pg_sys::Oid, column: &str, kind: KeyKind, purpose: &st
 
 /// Whether the rows can be counted without running code the table's owner wrote with the
 /// caller's rights: the count reads the table as the caller, so it is skipped when row-security
-/// policies would apply to the caller (their expressions would run as the caller) and for
-/// foreign tables (their wrapper reads a remote source).
+/// policies would apply to the caller (their expressions would run as the caller) and when the
+/// count would read a foreign table: the table itself or any partition or child of it, which
+/// the count reads too (their wrapper reads a remote source, with the caller's user mapping).
+/// Row security of partitions and children does not apply when they are read through the table.
 fn countable(relation: pg_sys::Oid, kind: u8) -> bool {
     // SAFETY: check_enable_rls with noError reports, for the current user, whether row security
     // applies to the relation (utils/misc/rls.c); it raises nothing with noError = true.
     let rls = unsafe { pg_sys::check_enable_rls(relation, pg_sys::InvalidOid, true) };
-    kind != pg_sys::RELKIND_FOREIGN_TABLE && rls != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
+    if kind == pg_sys::RELKIND_FOREIGN_TABLE || rls == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {
+        return false;
+    }
+    // The partitions and children found here must be the ones the count reads: each table is
+    // locked before its children are read (as PostgreSQL's find_all_inheritors does), with a
+    // lock that attaching, detaching or adding a partition or child under it takes too, so the
+    // tree does not change until the transaction ends.
+    let lock = |relid: pg_sys::Oid| {
+        // SAFETY: a lock on a relation OID, released at transaction end.
+        unsafe { pg_sys::LockRelationOid(relid, pg_sys::ShareUpdateExclusiveLock as pg_sys::LOCKMODE) }
+    };
+    lock(relation);
+    let mut queue = vec![relation];
+    while let Some(parent) = queue.pop() {
+        for child in catalog::children_of(parent) {
+            lock(child);
+            if catalog::relkind(child) == pg_sys::RELKIND_FOREIGN_TABLE {
+                return false;
+            }
+            queue.push(child);
+        }
+    }
+    true
 }
 
 fn count(text: &str, args: &[pgrx::datum::DatumWithOid]) -> i64 {

@@ -85,3 +85,37 @@ SELECT * FROM privacy.discover(ARRAY['pii_lab'], sample_rows => 0);
 SELECT * FROM privacy.discover();
 \c - postgres
 DROP SCHEMA pii_lab CASCADE;
+
+-- Found by an attack pass. Row security that restricts the caller: the table is judged by column
+-- names only (sampling as the owner would count rows hidden from the caller); control: the
+-- superuser, whom it does not restrict, gets the finding by content.
+CREATE SCHEMA pii_rls;
+CREATE ROLE discover_dpo IN ROLE privacy_admin;
+GRANT USAGE ON SCHEMA pii_rls TO discover_dpo;
+CREATE TABLE pii_rls.tenants (id int, tenant text, contact text);
+INSERT INTO pii_rls.tenants SELECT g, 'other', 'hidden' || g || '@secret.example.org' FROM generate_series(1, 8) g;
+INSERT INTO pii_rls.tenants VALUES (9, 'discover_dpo', 'n/a'), (10, 'discover_dpo', 'n/a');
+ALTER TABLE pii_rls.tenants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON pii_rls.tenants USING (tenant = current_user);
+GRANT SELECT ON pii_rls.tenants TO discover_dpo;
+SET client_min_messages = warning;
+SET ROLE discover_dpo;
+SELECT count(*) AS rows_dpo_sees FROM pii_rls.tenants;
+SELECT column_name, kind, found_by, sampled_values FROM privacy.discover(ARRAY['pii_rls']);
+RESET ROLE;
+SELECT column_name, kind, found_by, sampled_values FROM privacy.discover(ARRAY['pii_rls']);
+-- The suggested statement quotes its rule as PostgreSQL does (E'...' when it holds a backslash):
+-- a column name chosen by a table's owner cannot end the literal early when the statement is run
+-- with standard_conforming_strings off (it used to run the owner's DROP TABLE).
+CREATE TABLE pii_rls.victim (id int);
+SELECT format('CREATE TABLE pii_rls.inj (%I text)', E'email\\''; DROP TABLE pii_rls.victim; --') \gexec
+INSERT INTO pii_rls.inj VALUES ('a@mail.example.com');
+SELECT suggested_label FROM privacy.discover(ARRAY['pii_rls']) WHERE table_name = 'inj';
+SET standard_conforming_strings = off;
+SELECT suggested_label FROM privacy.discover(ARRAY['pii_rls']) WHERE table_name = 'inj' \gexec
+RESET standard_conforming_strings;
+RESET client_min_messages;
+SELECT to_regclass('pii_rls.victim') IS NOT NULL AS victim_still_there;
+SELECT count(*) AS rules_on_inj FROM privacy.masking_rules WHERE "table" = 'pii_rls.inj'::regclass;
+DROP SCHEMA pii_rls CASCADE;
+DROP ROLE discover_dpo;

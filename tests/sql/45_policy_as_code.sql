@@ -83,6 +83,33 @@ SELECT * FROM privacy.apply_policy(jsonb_set(jsonb_set(:'doc'::jsonb, '{masking_
                                              '{masking_rules,2,rule}', '"MASKED WITH FUNCTION public.no_such_function(ssn)"'), false);
 SELECT "table", "column", rule FROM privacy.masking_rules ORDER BY 1, 2;
 SELECT count(*) AS people FROM app.people;
+-- two entries for one object (found by an attack pass: they were applied one after the other,
+-- so the document contradicted the state it left, and each apply flipped it): refused, whatever
+-- their order; the state is unchanged (analyst still masked, marketing still needs consent)
+SELECT * FROM privacy.apply_policy(jsonb_set(:'doc'::jsonb, '{role_labels}',
+    (:'doc'::jsonb -> 'role_labels') || '[{"role": "analyst", "label": "UNMASKED"}]'), false);
+SELECT * FROM privacy.apply_policy(jsonb_set(:'doc'::jsonb, '{purposes}',
+    (:'doc'::jsonb -> 'purposes') || '[{"name": "marketing", "requires_consent": false}]'), false);
+SELECT * FROM privacy.apply_policy(jsonb_set(:'doc'::jsonb, '{subject_tables}',
+    (:'doc'::jsonb -> 'subject_tables') || '[{"schema": "app", "table": "people", "column": "ssn"}]'), false);
+SELECT role, reason FROM privacy.masked_roles WHERE role = 'analyst';
+SELECT name, requires_consent FROM privacy.purposes WHERE name = 'marketing';
+-- a trusted function spelled otherwise than PostgreSQL prints it is the same function: applying
+-- the other spelling changes nothing (it used to trust one spelling and untrust the other)
+SECURITY LABEL FOR privacy ON FUNCTION masks.initial(text) IS 'TRUSTED';
+SELECT privacy.export_policy() -> 'trusted_functions' AS trusted_functions;
+SELECT * FROM privacy.apply_policy(jsonb_set(privacy.export_policy(), '{trusted_functions}', '["masks.initial(pg_catalog.text)"]'), false);
+SELECT privacy.export_policy() -> 'trusted_functions' AS trusted_functions;
+-- names in the diff are quoted where needed, so "a.b".c and a."b.c" read differently
+CREATE TABLE app."odd.Name" (email text);
+SELECT * FROM privacy.apply_policy(jsonb_set(privacy.export_policy(), '{masking_rules}', (privacy.export_policy() -> 'masking_rules')
+    || '[{"schema": "app", "table": "odd.Name", "column": "email", "rule": "MASKED WITH VALUE NULL"}]')) WHERE object LIKE '%odd%';
+DROP TABLE app."odd.Name";
+-- a NUL byte in a rule (possible only in a document given as text): refused; it used to become
+-- SECURITY LABEL ... IS NULL, removing the rule it claimed to set
+SELECT count(*) AS rules_before FROM privacy.masking_rules;
+SELECT * FROM privacy.apply_policy_text(replace(privacy.export_policy()::text, 'MASKED WITH VALUE NULL', 'MASKED WITH VALUE NULL\u0000'), false);
+SELECT count(*) AS rules_after FROM privacy.masking_rules;
 -- only privacy admins
 \c - analyst
 SELECT privacy.export_policy();

@@ -97,6 +97,34 @@ fn check_name(what: &str, name: &str) -> Result<(), MaskError> {
     Ok(())
 }
 
+/// The first key that occurs twice, as an error.
+fn duplicate<K: Ord + Copy>(keys: impl Iterator<Item = K>, describe: impl Fn(K) -> (String, &'static str)) -> Result<(), MaskError> {
+    let mut keys: Vec<K> = keys.collect();
+    keys.sort();
+    match keys.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => {
+            let (message, hint) = describe(w[0]);
+            Err(invalid(message, hint))
+        }
+        None => Ok(()),
+    }
+}
+
+/// A name as the diff shows it: each part bare when it is a plain lower-case identifier, else
+/// double-quoted (a `"` doubled), so `"a.b".c` and `a."b.c"` read differently. For display only:
+/// statements quote with PostgreSQL's own quote_identifier.
+pub fn display_name(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            let plain = p.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+            if plain { (*p).to_owned() } else { format!("\"{}\"", p.replace('"', "\"\"")) }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 impl Policy {
     /// Parses and checks a document (JSON text).
     pub fn parse(text: &str) -> Result<Policy, MaskError> {
@@ -152,11 +180,31 @@ impl Policy {
             check_name("role", &a.role)?;
             check_name("purpose", &a.purpose)?;
         }
-        let mut keys: Vec<(&str, &str, &str)> = self.masking_rules.iter().map(|r| (r.schema.as_str(), r.table.as_str(), r.column.as_str())).collect();
-        keys.sort();
-        if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-            return Err(invalid(format!("two rules for {}.{}.{}", w[0].0, w[0].1, w[0].2), "A column has one rule."));
+        // Texts that become SQL literals or parameters cannot hold a NUL byte (names are checked
+        // above): refused here, before anything is compared or applied.
+        let texts = self.masking_rules.iter().map(|r| r.rule.as_str())
+            .chain(self.role_labels.iter().map(|l| l.label.as_str()))
+            .chain(self.purposes.iter().flat_map(|p| [p.description.as_deref(), p.retention.as_deref()]).flatten());
+        for t in texts {
+            if t.contains('\0') {
+                return Err(invalid(format!("the policy document holds a NUL byte in {t:?}"), "Remove the \\u0000: PostgreSQL text cannot hold it."));
+            }
         }
+        // One entry per object: the document is the state it produces, so two entries for one
+        // object (two rules for a column, two labels for a role, a purpose or a subject table twice)
+        // are refused rather than applied one after the other.
+        duplicate(self.masking_rules.iter().map(|r| (r.schema.as_str(), r.table.as_str(), r.column.as_str())), |k| {
+            (format!("two rules for {}", display_name(&[k.0, k.1, k.2])), "A column has one rule.")
+        })?;
+        duplicate(self.role_labels.iter().map(|l| l.role.as_str()), |k| {
+            (format!("two labels for role {}", display_name(&[k])), "A role has one label: MASKED or UNMASKED.")
+        })?;
+        duplicate(self.purposes.iter().map(|p| p.name.as_str()), |k| {
+            (format!("purpose {} is listed twice", display_name(&[k])), "List each purpose once, with its settings.")
+        })?;
+        duplicate(self.subject_tables.iter().map(|t| (t.schema.as_str(), t.table.as_str())), |k| {
+            (format!("subject table {} is listed twice", display_name(&[k.0, k.1])), "A subject table has one subject column.")
+        })?;
         Ok(())
     }
 
@@ -208,26 +256,26 @@ impl Change {
     /// (action, object kind, object, value) for the diff `apply_policy` returns.
     pub fn describe(&self) -> (&'static str, &'static str, String, Option<String>) {
         match self {
-            Change::SetRule(r) => ("set", "masking rule", format!("{}.{}.{}", r.schema, r.table, r.column), Some(r.rule.clone())),
-            Change::DropRule(r) => ("remove", "masking rule", format!("{}.{}.{}", r.schema, r.table, r.column), Some(r.rule.clone())),
-            Change::SetRoleLabel(l) => ("set", "role label", l.role.clone(), Some(l.label.clone())),
-            Change::DropRoleLabel(l) => ("remove", "role label", l.role.clone(), Some(l.label.clone())),
-            Change::TrustSchema(s) => ("set", "trusted schema", s.clone(), None),
-            Change::UntrustSchema(s) => ("remove", "trusted schema", s.clone(), None),
+            Change::SetRule(r) => ("set", "masking rule", display_name(&[&r.schema, &r.table, &r.column]), Some(r.rule.clone())),
+            Change::DropRule(r) => ("remove", "masking rule", display_name(&[&r.schema, &r.table, &r.column]), Some(r.rule.clone())),
+            Change::SetRoleLabel(l) => ("set", "role label", display_name(&[&l.role]), Some(l.label.clone())),
+            Change::DropRoleLabel(l) => ("remove", "role label", display_name(&[&l.role]), Some(l.label.clone())),
+            Change::TrustSchema(s) => ("set", "trusted schema", display_name(&[s]), None),
+            Change::UntrustSchema(s) => ("remove", "trusted schema", display_name(&[s]), None),
             Change::TrustFunction(f) => ("set", "trusted function", f.clone(), None),
             Change::UntrustFunction(f) => ("remove", "trusted function", f.clone(), None),
             Change::CreatePurpose(p) => ("create", "purpose", p.name.clone(), Some(purpose_text(p))),
             Change::ChangePurpose { new, .. } => ("change", "purpose", new.name.clone(), Some(purpose_text(new))),
             Change::KeepPurpose(p) => ("keep", "purpose", p.name.clone(), Some("not in the document; purposes are not dropped by apply_policy".to_owned())),
-            Change::SetSubject(s) => ("set", "subject table", format!("{}.{}", s.schema, s.table), Some(s.column.clone())),
+            Change::SetSubject(s) => ("set", "subject table", display_name(&[&s.schema, &s.table]), Some(s.column.clone())),
             Change::KeepSubject(s) => (
                 "keep",
                 "subject table",
-                format!("{}.{}", s.schema, s.table),
+                display_name(&[&s.schema, &s.table]),
                 Some("not in the document; subject tables are not undeclared by apply_policy".to_owned()),
             ),
-            Change::Allow(a) => ("set", "allowed purpose", a.role.clone(), Some(a.purpose.clone())),
-            Change::Disallow(a) => ("remove", "allowed purpose", a.role.clone(), Some(a.purpose.clone())),
+            Change::Allow(a) => ("set", "allowed purpose", display_name(&[&a.role]), Some(a.purpose.clone())),
+            Change::Disallow(a) => ("remove", "allowed purpose", display_name(&[&a.role]), Some(a.purpose.clone())),
         }
     }
 }
@@ -344,6 +392,28 @@ mod tests {
         assert!(Policy::parse(&DOC.replace("\"MASKED\"", "\"UNMASKED; DROP ROLE x\"")).is_err());
         assert!(Policy::parse(&DOC.replace("\"customers\", \"column\": \"email\"", "\"\", \"column\": \"email\"")).is_err());
         assert!(Policy::parse("[]").is_err());
+        // two entries for one object: refused, whatever they say
+        let twice = |key: &str, entry: &str| Policy::parse(&DOC.replacen(&format!("\"{key}\": ["), &format!("\"{key}\": [{entry}, "), 1));
+        assert!(twice("role_labels", r#"{"role": "analyst", "label": "UNMASKED"}"#).is_err());
+        assert!(twice("role_labels", r#"{"role": "analyst", "label": "MASKED"}"#).is_err());
+        assert!(twice("purposes", r#"{"name": "marketing", "requires_consent": false}"#).is_err());
+        assert!(twice("subject_tables", r#"{"schema": "shop", "table": "customers", "column": "note"}"#).is_err());
+        assert!(twice("masking_rules", r#"{"schema": "crm", "table": "customers", "column": "email", "rule": "MASKED WITH VALUE NULL"}"#).is_err());
+        // control: another object of each kind is accepted
+        assert!(twice("role_labels", r#"{"role": "support", "label": "UNMASKED"}"#).is_ok());
+        assert!(twice("purposes", r#"{"name": "billing", "requires_consent": false}"#).is_ok());
+        assert!(twice("subject_tables", r#"{"schema": "shop", "table": "orders", "column": "customer_id"}"#).is_ok());
+        // a NUL byte in a rule is refused (it cannot be an SQL literal)
+        assert!(Policy::parse(&DOC.replace("privacy.mask_email(email)", "privacy.mask_email(email)\\u0000")).is_err());
+    }
+
+    #[test]
+    fn names_shown_unambiguously() {
+        assert_eq!(display_name(&["crm", "customers", "email"]), "crm.customers.email");
+        assert_eq!(display_name(&["a.b", "c", "x"]), "\"a.b\".c.x");
+        assert_eq!(display_name(&["a", "b.c", "y"]), "a.\"b.c\".y");
+        assert_eq!(display_name(&["Pe\"ople", "x"]), "\"Pe\"\"ople\".x");
+        assert_ne!(display_name(&["a.b", "c"]), display_name(&["a", "b.c"]));
     }
 
     proptest! {

@@ -1,0 +1,189 @@
+-- Paths an attack pass (2026-12-07, PostgreSQL 18) found open, each closed and shown next to its
+-- control: foreign keys checked against masked or filtered rows; materialized views reading
+-- through a view or a function; COPY of a materialized view; planner statistics for filtered
+-- sessions; partitions taken out of a protected tree by their owner; roles made by a masked
+-- login; keyed noise re-drawn by re-keying a row.
+-- Logins: sa (masked), sf (filtered, purpose 'referrals'), sc (neither: the control); so owns the
+-- tables and is neither masked nor an admin.
+\set SHOW_CONTEXT never
+CREATE ROLE so LOGIN;
+CREATE ROLE sa LOGIN CREATEROLE;
+CREATE ROLE sf LOGIN;
+CREATE ROLE sc LOGIN CREATEROLE;
+SECURITY LABEL FOR privacy ON ROLE sa IS 'MASKED';
+SELECT privacy.create_purpose('referrals', requires_consent => true);
+SELECT privacy.allow_purpose('sf', 'referrals');
+CREATE SCHEMA ref AUTHORIZATION so;
+GRANT USAGE ON SCHEMA ref TO sa, sf, sc;
+\c - so
+CREATE TABLE ref.people (id int PRIMARY KEY, email text UNIQUE, salary int);
+INSERT INTO ref.people VALUES (1, 'one@example.com', 1000), (2, 'two@example.com', 2000), (3, 'three@example.com', 3000);
+-- who referred whom: subject 2 (no consent) was referred by subject 1
+CREATE TABLE ref.referrals (subject int, referred_by int REFERENCES ref.people (id));
+INSERT INTO ref.referrals VALUES (2, 1);
+CREATE TABLE ref.cascaded (subject int, person int REFERENCES ref.people (id) ON DELETE CASCADE);
+INSERT INTO ref.cascaded VALUES (2, 3), (1, 3);
+CREATE TABLE ref.contacts (email text REFERENCES ref.people (email), topic text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ref TO sa, sf, sc;
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SECURITY LABEL FOR privacy ON COLUMN ref.people.salary IS 'MASKED WITH FUNCTION privacy.noise(salary, 0.2)';
+SELECT privacy.set_subject('ref.people', 'id');
+SELECT privacy.set_subject('ref.referrals', 'subject');
+SELECT privacy.set_subject('ref.cascaded', 'subject');
+SELECT privacy.grant_consent('1', 'referrals') > 0 AS ok;
+SELECT privacy.grant_consent('3', 'referrals') > 0 AS ok;
+
+-- 1. Foreign keys are checked against every row, as PostgreSQL checks them: a filtered session
+-- cannot delete a person a hidden subject's row still references (it used to, leaving a dangling
+-- reference); a cascade removes the hidden subject's rows too. Control: the same as sc.
+\c - sf
+SELECT id FROM ref.people ORDER BY id;
+SELECT subject, referred_by FROM ref.referrals;
+BEGIN;
+DELETE FROM ref.people WHERE id = 1;
+ROLLBACK;
+BEGIN;
+DELETE FROM ref.people WHERE id = 3;
+ROLLBACK;
+\c - sc
+BEGIN;
+DELETE FROM ref.people WHERE id = 1;
+ROLLBACK;
+\c - sf
+DELETE FROM ref.people WHERE id = 3;
+\c - postgres
+SELECT subject, person FROM ref.cascaded ORDER BY subject;
+SELECT count(*) AS dangling FROM ref.referrals r WHERE NOT EXISTS (SELECT FROM ref.people p WHERE p.id = r.referred_by);
+
+-- 2. A masked session may not write a column whose foreign key references a masked column: the
+-- check against the raw keys would tell whether a value exists (and against masked keys, as
+-- before, it accepted a masked string and refused a real key). Control: sc writes both ways;
+-- sa writes the other column.
+\c - sa
+INSERT INTO ref.contacts VALUES ('one@example.com', 'hello');
+INSERT INTO ref.contacts VALUES ('o***@example.com', 'hello');
+INSERT INTO ref.contacts (topic) VALUES ('no e-mail');
+UPDATE ref.contacts SET email = 'two@example.com';
+COPY ref.contacts (email, topic) FROM stdin;
+one@example.com	copied
+\.
+\c - sc
+INSERT INTO ref.contacts VALUES ('one@example.com', 'hello');
+INSERT INTO ref.contacts VALUES ('o***@example.com', 'hello');
+\c - postgres
+SELECT email, topic FROM ref.contacts ORDER BY topic;
+
+-- 3. Keyed noise is drawn from the row's primary key too: a masked session may not change it
+-- (re-keying a row inside a rolled-back transaction used to give a fresh draw each time).
+-- Control: sc may.
+\c - sa
+SELECT salary <> 2000 AS noisy FROM ref.people WHERE id = 2;
+BEGIN;
+UPDATE ref.people SET id = 20 WHERE id = 2;
+ROLLBACK;
+\c - sc
+BEGIN;
+UPDATE ref.people SET id = 20 WHERE id = 2;
+ROLLBACK;
+
+-- 4. Materialized views reading masked columns or subject tables through a view or a function
+-- are refused to masked and filtered sessions, as those reading them directly are; COPY of one
+-- too. Control: sc reads them all.
+\c - so
+CREATE VIEW ref.v_people AS SELECT id, email FROM ref.people;
+CREATE MATERIALIZED VIEW ref.mv_via_view AS SELECT * FROM ref.v_people;
+CREATE FUNCTION ref.all_people() RETURNS SETOF ref.people LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN QUERY SELECT * FROM ref.people; END $$;
+CREATE MATERIALIZED VIEW ref.mv_via_function AS SELECT id, email FROM ref.all_people();
+CREATE MATERIALIZED VIEW ref.mv_plain AS SELECT g AS n FROM generate_series(1, 3) g;
+GRANT SELECT ON ref.mv_via_view, ref.mv_via_function, ref.mv_plain TO sa, sf, sc;
+\c - sa
+SELECT * FROM ref.mv_via_view;
+SELECT * FROM ref.mv_via_function;
+SELECT count(*) AS plain FROM ref.mv_plain;
+\c - sf
+SELECT * FROM ref.mv_via_view;
+SELECT * FROM ref.mv_via_function;
+-- (PostgreSQL 18 copies a materialized view; 15 refuses it itself: the refusal comes first)
+COPY ref.mv_via_view TO stdout;
+SELECT count(*) AS plain FROM ref.mv_plain;
+\c - sc
+SELECT count(*) AS via_view FROM ref.mv_via_view;
+SELECT count(*) AS via_function FROM ref.mv_via_function;
+
+-- 5. Planner statistics hold values of hidden subjects' rows (a materialized view has no row
+-- security, so pg_stats shows its values): refused to filtered sessions, as to masked ones.
+-- Control: sc reads them.
+\c - postgres
+ANALYZE ref.mv_via_view;
+\c - sf
+SELECT count(*) FROM pg_stats WHERE schemaname = 'ref';
+\c - sc
+SELECT count(*) > 0 AS has_stats FROM pg_stats WHERE schemaname = 'ref' AND tablename = 'mv_via_view';
+
+-- 6. A partition or child cannot be taken out of a protected tree by its owner (it would lose
+-- the rules and filters it inherits); a privacy admin can. Control: an unprotected tree.
+\c - so
+CREATE TABLE ref.parted (id int, email text) PARTITION BY RANGE (id);
+CREATE TABLE ref.parted_1 PARTITION OF ref.parted FOR VALUES FROM (0) TO (100);
+CREATE TABLE ref.plain_parent (id int);
+CREATE TABLE ref.plain_child () INHERITS (ref.plain_parent);
+CREATE TABLE ref.child () INHERITS (ref.people);
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.parted.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+\c - so
+ALTER TABLE ref.parted DETACH PARTITION ref.parted_1;
+ALTER TABLE ref.child NO INHERIT ref.people;
+ALTER TABLE ref.plain_child NO INHERIT ref.plain_parent;
+\c - postgres
+ALTER TABLE ref.parted DETACH PARTITION ref.parted_1;
+
+-- 7. A masked login cannot make or change other roles (it could log in as them unmasked); it
+-- may change its own password. Control: sc, with the same CREATEROLE.
+\c - sa
+CREATE ROLE sa_escape LOGIN PASSWORD 'x';
+ALTER ROLE sc PASSWORD 'x';
+ALTER ROLE sa PASSWORD 'sa-own';
+\c - sc
+CREATE ROLE sc_made LOGIN;
+DROP ROLE sc_made;
+
+-- 8. A masked or filtered owner cannot run its own expressions over every stored row of its
+-- protected table: they would see raw values (ALTER COLUMN ... TYPE ... USING used to copy a
+-- masked column into an unmasked one) and hidden subjects' rows. Control: the same statements by
+-- an owner who is neither, and by the masked owner on a table without rules.
+\c - postgres
+GRANT CREATE ON SCHEMA ref TO sa, sf;
+\c - sa
+CREATE TABLE ref.sa_cards (id int, pan text, note text);
+INSERT INTO ref.sa_cards VALUES (1, '4111111111111111', 'n');
+CREATE TABLE ref.sa_plain (id int, note text);
+\c - sf
+CREATE TABLE ref.sf_people (id int, note text);
+INSERT INTO ref.sf_people VALUES (1, 'consented'), (2, 'hidden');
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.sa_cards.pan IS 'MASKED WITH VALUE ''****''';
+SELECT privacy.set_subject('ref.sf_people', 'id');
+\c - sa
+ALTER TABLE ref.sa_cards ALTER COLUMN note TYPE text USING pan;
+CREATE INDEX ON ref.sa_cards ((left(pan, 1)));
+CREATE INDEX ON ref.sa_cards (id) WHERE pan LIKE '4%';
+ALTER TABLE ref.sa_cards ADD CHECK (pan NOT LIKE '4%');
+ALTER TABLE ref.sa_cards ADD COLUMN head text GENERATED ALWAYS AS (left(pan, 4)) STORED;
+CREATE STATISTICS ref.sa_stats ON (left(pan, 1)), id FROM ref.sa_cards;
+SELECT id, pan, note FROM ref.sa_cards;
+ALTER TABLE ref.sa_plain ALTER COLUMN note TYPE text USING upper(note);
+CREATE INDEX ON ref.sa_plain ((upper(note)));
+\c - sf
+ALTER TABLE ref.sf_people ADD CHECK (note <> 'hidden');
+CREATE INDEX ON ref.sf_people ((upper(note)));
+\c - so
+ALTER TABLE ref.people ALTER COLUMN salary TYPE bigint USING salary + 0;
+CREATE INDEX ON ref.people ((left(email, 1)));
+ALTER TABLE ref.people ADD CHECK (salary > 0);
+
+\c - postgres
+DROP SCHEMA ref CASCADE;
+SELECT privacy.disallow_purpose('sf', 'referrals');
+SECURITY LABEL FOR privacy ON ROLE sa IS NULL;
+DROP ROLE so, sa, sf, sc;
