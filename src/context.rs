@@ -404,6 +404,10 @@ backend_local! {
     /// Counted up and down around ExecutorRun and ExecutorFinish; an error skips the count down
     /// and leaves it high (which only governs more) until the transaction ends.
     static FOREIGN_KEY_STATEMENTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Whether a foreign-key statement is being planned now: what is planned meanwhile (a query
+    /// a function runs while the planner folds a constant, e.g. an IMMUTABLE column default of
+    /// `ON DELETE SET DEFAULT`) is not one. Left set by an error until the transaction ends.
+    static FOREIGN_KEY_PLANNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Whether the statement being planned now is one of PostgreSQL's own foreign-key statements
@@ -419,10 +423,24 @@ backend_local! {
 /// statements running and governed as usual. What a masked session could learn from a check
 /// against raw keys is closed where it writes (`masking::utility`: no writes of columns that
 /// reference masked columns).
-pub fn foreign_key_statement() -> bool {
-    // SAFETY: reads a backend global.
-    let no_force = unsafe { pg_sys::InNoForceRLSOperation() };
-    no_force && FOREIGN_KEY_STATEMENTS.with(|c| c.get()) == 0
+///
+/// Only the statement ri_triggers.c wrote is exempt: `query` must be the original query, not one
+/// a rule of the table added or put in its place (the rewriter expands rules before planning, so
+/// they are planned in the same state), and nothing may be planned inside its planning (found by
+/// an attack pass: a rule fired by a cascade, and an IMMUTABLE function folded while planning a
+/// SET DEFAULT action, ran ungoverned).
+///
+/// # Safety
+/// `query` must be a valid Query.
+pub unsafe fn foreign_key_statement(query: *mut pg_sys::Query) -> bool {
+    // SAFETY: reads a backend global and a field of a valid Query.
+    let (no_force, original) = unsafe { (pg_sys::InNoForceRLSOperation(), (*query).querySource == pg_sys::QuerySource::QSRC_ORIGINAL) };
+    no_force && original && FOREIGN_KEY_STATEMENTS.with(|c| c.get()) == 0 && !FOREIGN_KEY_PLANNING.with(|p| p.get())
+}
+
+/// Around the planning of a foreign-key statement (`hooks::planner`).
+pub fn foreign_key_planning(planning: bool) {
+    FOREIGN_KEY_PLANNING.with(|p| p.set(planning));
 }
 
 /// Around ExecutorRun and ExecutorFinish (`hooks`): whether the statement runs under
@@ -445,8 +463,9 @@ pub fn foreign_key_statement_done(running: bool) {
     }
 }
 
-/// Refuses a governed login making or changing other roles (`CREATE ROLE`, `ALTER ROLE` of
-/// another role, which CREATEROLE allows): a role it makes is not governed as it is, and one whose
+/// Refuses a governed login making, changing, dropping or granting roles (`CREATE ROLE`, `ALTER
+/// ROLE` of another role, `ALTER ROLE ... SET` of another, `DROP ROLE`, `GRANT role`, renaming a
+/// role), which CREATEROLE or ADMIN OPTION allow: a role it makes is not governed as it is, and one whose
 /// password or LOGIN it sets can be logged in as, so the login could read through it what it may
 /// not (found by an attack pass: a masked login with CREATEROLE made an unmasked login and granted
 /// it its tables). Changing its own attributes (a password) is its own business.
@@ -456,10 +475,18 @@ pub fn foreign_key_statement_done(running: bool) {
 pub unsafe fn check_role_management(stmt: *mut pg_sys::Node) {
     // SAFETY: tags are checked before casts (and before any role is looked up).
     let target = unsafe {
-        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateRoleStmt) {
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreateRoleStmt)
+            || pgrx::is_a(stmt, pg_sys::NodeTag::T_DropRoleStmt)
+            // granting roles: a CREATEROLE login could grant itself privacy_admin and label itself
+            // UNMASKED, or grant others what it holds (found by an attack pass)
+            || pgrx::is_a(stmt, pg_sys::NodeTag::T_GrantRoleStmt)
+            || (pgrx::is_a(stmt, pg_sys::NodeTag::T_RenameStmt) && (*(stmt as *mut pg_sys::RenameStmt)).renameType == pg_sys::ObjectType::OBJECT_ROLE)
+        {
             None
         } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterRoleStmt) {
             Some((*(stmt as *mut pg_sys::AlterRoleStmt)).role)
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterRoleSetStmt) {
+            Some((*(stmt as *mut pg_sys::AlterRoleSetStmt)).role)
         } else {
             return;
         }
@@ -469,14 +496,16 @@ pub unsafe fn check_role_management(stmt: *mut pg_sys::Node) {
         return;
     }
     if let Some(spec) = target {
-        // SAFETY: a RoleSpec of a valid AlterRoleStmt; missing_ok.
-        let role = unsafe { pg_sys::get_rolespec_oid(spec, true) };
-        if role == login || role == pg_sys::InvalidOid {
+        // its own attributes and settings (ALTER ROLE ... SET role is refused elsewhere); NULL:
+        // ALTER ROLE ALL SET
+        // SAFETY: a RoleSpec of a valid statement; missing_ok.
+        let role = if spec.is_null() { pg_sys::InvalidOid } else { unsafe { pg_sys::get_rolespec_oid(spec, true) } };
+        if role == login {
             return;
         }
     }
     crate::pg::errors::refuse(
-        format!("role \"{}\" is masked or filtered and cannot create or change other roles", catalog::role_name(login)),
+        format!("role \"{}\" is masked or filtered and cannot create, change, drop or grant roles", catalog::role_name(login)),
         "A role it made or changed would not be restricted as it is, and could be logged in as. Ask a DBA.",
     );
 }
@@ -598,16 +627,31 @@ fn drop_plans_if_changed(before: (bool, bool, Vec<pg_sys::Oid>)) {
 /// Whether a stored query (of a view or materialized view) calls a function whose body could
 /// read tables that the query does not name: a function in SQL or a procedural language made in
 /// this database, not one of an extension's (pg_privacy's included: their code came with the
-/// installation) and not labelled TRUSTED by a privacy admin. Built-in and C functions cannot be
+/// installation) and not labelled TRUSTED by a privacy admin; or one of the functions that run a
+/// query or read a table they are given (`query_to_xml` and its family, `ts_stat`, dblink's). Built-in and C functions cannot be
 /// made by ordinary roles. Materialized views whose query does are treated as derived from masked
 /// columns and subject tables: what the function read cannot be known here.
 ///
 /// # Safety
 /// `query` must be a valid Query.
 pub unsafe fn calls_opaque_function(query: *mut pg_sys::Query) -> bool {
-    // SAFETY: walking a valid tree; syscache and pg_depend lookups per function.
+    // SAFETY: walking a valid tree; syscache and pg_depend lookups per function (get_func_name
+    // returns a palloc'd name or NULL).
     unsafe {
         crate::pg::nodes::functions_called(query.cast()).into_iter().any(|f| {
+            // built-in and extension functions that run a query given as text or read a table
+            // given by name (found by an attack pass: a materialized view over table_to_xml)
+            let name = pg_sys::get_func_name(f);
+            let bare = if name.is_null() { String::new() } else { std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned() };
+            let bare = bare.as_str();
+            if bare.ends_with("_to_xml")
+                || bare.ends_with("_to_xmlschema")
+                || bare.ends_with("_to_xml_and_xmlschema")
+                || bare == "ts_stat"
+                || bare.starts_with("dblink")
+            {
+                return true;
+            }
             if f.to_u32() < pg_sys::FirstNormalObjectId {
                 return false;
             }
@@ -697,6 +741,7 @@ pub fn on_xact(event: pg_sys::XactEvent::Type) {
             c.set(0)
         }
     });
+    FOREIGN_KEY_PLANNING.with(|p| p.set(false));
     if matches!(event, pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT) {
         // SAFETY: forwarding the event to the guarded body.
         unsafe { on_xact_abort(event) };

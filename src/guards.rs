@@ -426,6 +426,28 @@ pub unsafe fn check_change(stmt: *mut pg_sys::Node, guarded: impl Fn(pg_sys::Oid
             // and read it raw): for privacy admins only, as is switching row security off. The
             // partition's or child's side is checked too (`ALTER TABLE child NO INHERIT parent`).
             for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
+                let in_tree = |r: pg_sys::Oid| r != pg_sys::InvalidOid && (guarded(r) || catalog::ancestors_of(r).into_iter().any(&guarded));
+                match (*cmd).subtype {
+                    // A second parent, then the masked column dropped from the labelled one: the
+                    // child keeps the column without its rule (found by an attack pass). So a
+                    // table in a guarded tree gets no other parent, and a labelled column of a
+                    // table with children is not dropped, except by privacy admins.
+                    pg_sys::AlterTableType::AT_AddInherit if in_tree(relid) => refuse(
+                        format!("only privacy admins can give {} another parent", catalog::relation_name(relid)),
+                        "It could then keep a column its protected parent drops, without the column's masking rule. Ask a privacy admin.",
+                    ),
+                    pg_sys::AlterTableType::AT_DropColumn if catalog::has_subclass(relid) && !(*cmd).name.is_null() => {
+                        let attno = catalog::attribute_number(relid, &nodes::cstr((*cmd).name));
+                        if attno > 0 && catalog::column_labels_of(relid).iter().any(|(a, _)| *a == attno) {
+                            refuse(
+                                format!("only privacy admins can drop a column with a masking rule from {}, which has children", catalog::relation_name(relid)),
+                                "A child that keeps the column (its own, or from another parent) would keep it without the rule. Ask a privacy admin.",
+                            );
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
                 let other = match (*cmd).subtype {
                     pg_sys::AlterTableType::AT_DetachPartition | pg_sys::AlterTableType::AT_DetachPartitionFinalize => {
                         let part = (*cmd).def as *mut pg_sys::PartitionCmd;
@@ -434,7 +456,6 @@ pub unsafe fn check_change(stmt: *mut pg_sys::Node, guarded: impl Fn(pg_sys::Oid
                     pg_sys::AlterTableType::AT_DropInherit => relid_of((*cmd).def as *mut pg_sys::RangeVar),
                     _ => continue,
                 };
-                let in_tree = |r: pg_sys::Oid| r != pg_sys::InvalidOid && (guarded(r) || catalog::ancestors_of(r).into_iter().any(&guarded));
                 if in_tree(relid) || in_tree(other) {
                     refuse(
                         format!("only privacy admins can take a partition or child out of {}", catalog::relation_name(relid)),

@@ -131,6 +131,8 @@ struct Planning {
     was_masked: bool,
     /// GUC nest level of settings changed for the planners after ours, or 0.
     guc_level: i32,
+    /// A foreign-key statement of PostgreSQL's (`context::foreign_key_statement`).
+    foreign_key: bool,
 }
 
 #[link_section = ".text.hot.pg_privacy"]
@@ -164,6 +166,9 @@ unsafe extern "C-unwind" fn planner(
             Some(prev) => prev(p.parse, query_string, p.cursor_options, bound_params),
             None => ffi::standard_planner(p.parse, query_string, p.cursor_options, bound_params),
         };
+        if p.foreign_key {
+            context::foreign_key_planning(false);
+        }
         if p.governed {
             after_planning(stmt, p.masked, p.was_masked, p.guc_level, false);
         }
@@ -204,16 +209,19 @@ fn learn_if_idle(since: u64) {
 unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_options: i32) -> Planning {
     let since = crate::pg::cache::any_generation();
     let was_masked = PLANNING_MASKED.with(|m| m.get());
-    let mut p = Planning { parse, cursor_options, governed: false, masked: false, was_masked, guc_level: 0 };
+    let mut p = Planning { parse, cursor_options, governed: false, masked: false, was_masked, guc_level: 0, foreign_key: false };
     if !anything_governed() {
         PLANNING_MASKED.with(|m| m.set(false));
         learn_if_idle(since);
         return p;
     }
     guards::refuse_outdated_schema();
-    if context::foreign_key_statement() {
+    // SAFETY: parse is a valid Query (the planner's argument).
+    if unsafe { context::foreign_key_statement(parse) } {
         // PostgreSQL's own foreign-key statement: neither masked nor filtered (see context)
         PLANNING_MASKED.with(|m| m.set(false));
+        context::foreign_key_planning(true);
+        p.foreign_key = true;
         p.governed = true;
         return p;
     }
@@ -415,13 +423,13 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         context::check_new_owner(stmt);
         context::check_trigger_author(stmt);
         context::check_role_management(stmt);
-        if masked || filtered {
-            check_expressions_over_rows(stmt, masked, filtered);
-        }
         crate::distributed::check_shard_rename(stmt);
         guards::check_change(stmt, |rel| {
             masking::rules::is_protected(rel, false) || consent::registry::is_subject_table(rel)
         });
+        if masked || filtered {
+            check_expressions_over_rows(stmt, masked, filtered);
+        }
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt) {
             masking::utility::check_set_role(stmt.cast());
             if masked || filtered {
@@ -489,6 +497,17 @@ unsafe extern "C-unwind" fn after_utility(pstmt: *mut pg_sys::PlannedStmt, scope
 /// # Safety
 /// `stmt` must be a valid utility statement node.
 unsafe fn check_expressions_over_rows(stmt: *mut pg_sys::Node, masked: bool, filtered: bool) {
+    // A domain's new CHECK runs over the values of every column of the domain, wherever they are
+    // (finding whether one is a protected table's would read pg_depend for every such statement;
+    // masked and filtered sessions have no need to change domains' checks).
+    // SAFETY: forwarded.
+    if unsafe { crate::pg::nodes::checks_domain_values(stmt) } {
+        crate::pg::errors::refuse(
+            "masked or filtered sessions cannot add or validate a domain's CHECK constraint",
+            "It runs over every stored value of the domain's columns, raw values and rows of subjects without consent included. \
+             Ask an unmasked, unfiltered owner or a privacy admin.",
+        );
+    }
     // SAFETY: forwarded.
     let Some((relid, what)) = (unsafe { crate::pg::nodes::expressions_over_rows(stmt) }) else { return };
     if relid == pg_sys::InvalidOid {

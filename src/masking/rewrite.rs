@@ -375,15 +375,31 @@ unsafe fn check_foreign_key_writes(query: *mut pg_sys::Query) {
         }
         let relid = (*rte).relid;
         let mut written = Vec::new();
+        let mut updated = Vec::new();
         for (list, is_update) in written_lists(query) {
             for tle in PgList::<pg_sys::TargetEntry>::from_pg(list).iter_ptr() {
                 if (*tle).resjunk || (!is_update && is_default_or_null(relid, (*tle).resno, (*tle).expr.cast())) {
                     continue;
                 }
                 written.push((*tle).resno);
+                if is_update {
+                    updated.push((*tle).resno);
+                }
             }
         }
         super::utility::check_foreign_key_writes(relid, &written);
+        // the other side: keys of this table that masked columns elsewhere reference
+        let deletes = (*query).commandType == pg_sys::CmdType::CMD_DELETE
+            || ((*query).commandType == pg_sys::CmdType::CMD_MERGE
+                && PgList::<pg_sys::MergeAction>::from_pg((*query).mergeActionList)
+                    .iter_ptr()
+                    .any(|a| (*a).commandType == pg_sys::CmdType::CMD_DELETE));
+        if deletes {
+            super::utility::check_referenced_writes(relid, None);
+        }
+        if !updated.is_empty() {
+            super::utility::check_referenced_writes(relid, Some(&updated));
+        }
     }
 }
 

@@ -217,12 +217,84 @@ pub fn check_foreign_key_writes(relid: pg_sys::Oid, written: &[i16]) {
     }
 }
 
+/// Refuses a masked statement deleting rows of `relid`, or changing its key columns (`updated`,
+/// None for a DELETE), where a foreign key *from a masked column* of another table references it:
+/// PostgreSQL's check of that key compares the raw values (`crate::context::foreign_key_statement`),
+/// so whether the write succeeds would tell whether some stored raw value equals the key. The
+/// keys are found through the referenced table's own foreign-key triggers (relcache).
+pub fn check_referenced_writes(relid: pg_sys::Oid, updated: Option<&[i16]>) {
+    const ACTIONS: [u32; 10] = [
+        pg_sys::F_RI_FKEY_NOACTION_DEL,
+        pg_sys::F_RI_FKEY_RESTRICT_DEL,
+        pg_sys::F_RI_FKEY_CASCADE_DEL,
+        pg_sys::F_RI_FKEY_SETNULL_DEL,
+        pg_sys::F_RI_FKEY_SETDEFAULT_DEL,
+        pg_sys::F_RI_FKEY_NOACTION_UPD,
+        pg_sys::F_RI_FKEY_RESTRICT_UPD,
+        pg_sys::F_RI_FKEY_CASCADE_UPD,
+        pg_sys::F_RI_FKEY_SETNULL_UPD,
+        pg_sys::F_RI_FKEY_SETDEFAULT_UPD,
+    ];
+    // SAFETY: the relcache entry is held open while its trigger descriptor is read.
+    let constraints: Vec<pg_sys::Oid> = unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return;
+        }
+        let td = (*rel).trigdesc;
+        let mut out = Vec::new();
+        for i in 0..if td.is_null() { 0 } else { (*td).numtriggers as usize } {
+            let tg = &*(*td).triggers.add(i);
+            if tg.tgisinternal && ACTIONS.contains(&tg.tgfoid.to_u32()) && !out.contains(&tg.tgconstraint) {
+                out.push(tg.tgconstraint);
+            }
+        }
+        pg_sys::RelationClose(rel);
+        out
+    };
+    for conid in constraints {
+        let Some(c) = constraint_reference(conid) else { continue };
+        if let Some(updated) = updated {
+            if !c.confkey.iter().any(|k| updated.contains(k)) {
+                continue;
+            }
+        }
+        let Protection::Masked(rules) = protection(c.conrelid, true) else { continue };
+        if let Some(a) = c.conkey.iter().find(|a| rules.masks(**a)) {
+            refuse(
+                format!(
+                    "masked roles cannot {} rows of {}: masked column \"{}\" of {} references them by foreign key",
+                    if updated.is_some() { "change the keys of" } else { "delete" },
+                    catalog::relation_name(relid),
+                    catalog::attribute_name(c.conrelid, *a).unwrap_or_default(),
+                    catalog::relation_name(c.conrelid)
+                ),
+                "Whether it succeeds would tell whether a raw value equals the key. Ask an unmasked role.",
+            );
+        }
+    }
+}
+
 /// Refuses a foreign key a masked session just created if it references a masked column
 /// (object-access hook, after the constraint row is written).
 pub fn check_new_constraint(conid: pg_sys::Oid) {
-    let Some((contype, confrelid, confkey)) = constraint_reference(conid) else { return };
+    let Some(ConstraintReference { contype, confrelid, confkey, conrelid, conkey }) = constraint_reference(conid) else { return };
     if contype != b'f' || confrelid == pg_sys::InvalidOid {
         return;
+    }
+    // a key *from* a masked column: whether a referenced row can be deleted would tell whether a
+    // raw value equals it (and its validation compares the raw values)
+    if let Protection::Masked(rules) = protection(conrelid, true) {
+        if let Some(a) = conkey.iter().find(|a| rules.masks(**a)) {
+            refuse(
+                format!(
+                    "masked roles cannot create a foreign key on masked column \"{}\" of {}",
+                    catalog::attribute_name(conrelid, *a).unwrap_or_default(),
+                    catalog::relation_name(conrelid)
+                ),
+                "Whether a referenced row can be deleted would tell whether a raw value equals it. Ask an unmasked role.",
+            );
+        }
     }
     let Protection::Masked(rules) = protection(confrelid, true) else { return };
     if let Some(a) = confkey.iter().find(|a| rules.masks(**a)) {
@@ -237,12 +309,22 @@ pub fn check_new_constraint(conid: pg_sys::Oid) {
     }
 }
 
-/// (contype, confrelid, confkey) of a constraint created by the current command (read with
-/// SnapshotSelf, which sees the row before the command ends).
-fn constraint_reference(conid: pg_sys::Oid) -> Option<(u8, pg_sys::Oid, Vec<i16>)> {
+/// A constraint's type, referenced table and columns, and its own table and columns.
+struct ConstraintReference {
+    contype: u8,
+    confrelid: pg_sys::Oid,
+    confkey: Vec<i16>,
+    conrelid: pg_sys::Oid,
+    conkey: Vec<i16>,
+}
+
+/// A constraint's reference, read with SnapshotSelf (which sees a row created by the current
+/// command before it ends).
+fn constraint_reference(conid: pg_sys::Oid) -> Option<ConstraintReference> {
     let cat = catalog::oid(catalog::PG_CONSTRAINT);
     let (a_oid, a_type, a_frel, a_fkey) =
         (catalog::attnum(cat, c"oid"), catalog::attnum(cat, c"contype"), catalog::attnum(cat, c"confrelid"), catalog::attnum(cat, c"confkey"));
+    let (a_rel, a_key) = (catalog::attnum(cat, c"conrelid"), catalog::attnum(cat, c"conkey"));
     // SAFETY: an index scan of pg_constraint by OID with SnapshotSelf; the row's attributes are
     // read with the catalog's descriptor before the scan ends.
     unsafe {
@@ -258,14 +340,20 @@ fn constraint_reference(conid: pg_sys::Oid) -> Option<(u8, pg_sys::Oid, Vec<i16>
             let mut isnull = false;
             let contype = pg_sys::heap_getattr(tuple, a_type as i32, desc, &mut isnull).value() as u8;
             let confrelid = pg_sys::Oid::from(pg_sys::heap_getattr(tuple, a_frel as i32, desc, &mut isnull).value() as u32);
-            let keys_datum = pg_sys::heap_getattr(tuple, a_fkey as i32, desc, &mut isnull);
-            let mut keys = Vec::new();
-            if !isnull {
-                if let Some(arr) = <pgrx::Array<i16> as pgrx::FromDatum>::from_datum(keys_datum, false) {
-                    keys.extend(arr.iter().flatten());
+            let conrelid = pg_sys::Oid::from(pg_sys::heap_getattr(tuple, a_rel as i32, desc, &mut isnull).value() as u32);
+            let keys = |attno: i16| {
+                let mut isnull = false;
+                let datum = pg_sys::heap_getattr(tuple, attno as i32, desc, &mut isnull);
+                let mut keys = Vec::new();
+                if !isnull {
+                    if let Some(arr) = <pgrx::Array<i16> as pgrx::FromDatum>::from_datum(datum, false) {
+                        keys.extend(arr.iter().flatten());
+                    }
                 }
-            }
-            out = Some((contype, confrelid, keys));
+                keys
+            };
+            let (confkey, conkey) = (keys(a_fkey), keys(a_key));
+            out = Some(ConstraintReference { contype, confrelid, confkey, conrelid, conkey });
         }
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);

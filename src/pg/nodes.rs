@@ -715,9 +715,10 @@ pub unsafe fn plan_reads_relation(stmt: *mut pg_sys::PlannedStmt, pred: impl Fn(
 }
 
 /// What a DDL statement would evaluate over every stored row of a table with an expression the
-/// statement brings (an index on an expression or with a predicate, `ALTER COLUMN ... TYPE ...
-/// USING`, a CHECK or exclusion constraint added or validated, a stored generated column added,
-/// statistics on expressions): the table and the words for it. Such an expression runs over the
+/// statement brings (an index on an expression or with a predicate, a column's type changed (its
+/// USING expression, cast or domain CHECK), a CHECK or exclusion constraint added or validated, a
+/// generated column added or changed, statistics on expressions, the table attached as a
+/// partition, a row-security policy): the table and the words for it. Such an expression runs over the
 /// raw values and every row, outside any query pg_privacy masks or filters (ANALYZE, CLUSTER and
 /// REINDEX run it again later).
 ///
@@ -746,15 +747,27 @@ pub unsafe fn expressions_over_rows(stmt: *mut pg_sys::Node) -> Option<(pg_sys::
             if let Some(range) = from.filter(|n| on_expression && pgrx::is_a(*n, pg_sys::NodeTag::T_RangeVar)) {
                 return Some((relid(range.cast()), "create statistics on expressions"));
             }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) {
+            // an owner's policy runs over every row a statement reads, before the consent filter
+            return Some((relid((*(stmt as *mut pg_sys::CreatePolicyStmt)).table), "create a row-security policy"));
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterPolicyStmt) {
+            return Some((relid((*(stmt as *mut pg_sys::AlterPolicyStmt)).table), "change a row-security policy"));
         } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) {
             let at = stmt as *mut pg_sys::AlterTableStmt;
             for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
                 let def = (*cmd).def;
                 let what = match (*cmd).subtype {
-                    pg_sys::AlterTableType::AT_AlterColumnType
-                        if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_ColumnDef) && !(*(def as *mut pg_sys::ColumnDef)).raw_default.is_null() =>
-                    {
-                        Some("change a column's type with USING")
+                    // with USING or not: the conversion (a cast's function, a domain's CHECK) runs
+                    // over every stored value
+                    pg_sys::AlterTableType::AT_AlterColumnType => Some("change a column's type"),
+                    pg_sys::AlterTableType::AT_AttachPartition => {
+                        // the partition's rows are checked against the bound (partition keys may be
+                        // expressions): the partition is the table whose rows are read
+                        let part = def as *mut pg_sys::PartitionCmd;
+                        if !part.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_PartitionCmd) {
+                            return Some((relid((*part).name), "attach it as a partition"));
+                        }
+                        None
                     }
                     pg_sys::AlterTableType::AT_AddConstraint if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_Constraint) => {
                         match (*(def as *mut pg_sys::Constraint)).contype {
@@ -766,10 +779,11 @@ pub unsafe fn expressions_over_rows(stmt: *mut pg_sys::Node) -> Option<(pg_sys::
                     pg_sys::AlterTableType::AT_ValidateConstraint => Some("validate a constraint"),
                     t if Some(t) == version::AT_SET_EXPRESSION => Some("change a generated column's expression"),
                     pg_sys::AlterTableType::AT_AddColumn if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_ColumnDef) => {
-                        let generated = PgList::<pg_sys::Constraint>::from_pg((*(def as *mut pg_sys::ColumnDef)).constraints)
+                        // a column's CHECK may name the table's other columns
+                        let runs = PgList::<pg_sys::Constraint>::from_pg((*(def as *mut pg_sys::ColumnDef)).constraints)
                             .iter_ptr()
-                            .any(|c| (*c).contype == pg_sys::ConstrType::CONSTR_GENERATED);
-                        generated.then_some("add a generated column")
+                            .any(|c| matches!((*c).contype, pg_sys::ConstrType::CONSTR_GENERATED | pg_sys::ConstrType::CONSTR_CHECK));
+                        runs.then_some("add a generated column or a column with a CHECK constraint")
                     }
                     _ => None,
                 };
@@ -780,4 +794,16 @@ pub unsafe fn expressions_over_rows(stmt: *mut pg_sys::Node) -> Option<(pg_sys::
         }
     }
     None
+}
+
+/// Whether a statement adds or validates a domain's CHECK constraint: PostgreSQL then runs it over
+/// every stored value of every column of that domain, in whatever table.
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn checks_domain_values(stmt: *mut pg_sys::Node) -> bool {
+    // SAFETY: the tag is checked before the cast.
+    unsafe {
+        pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterDomainStmt) && matches!((*(stmt as *mut pg_sys::AlterDomainStmt)).subtype as u8, b'C' | b'V')
+    }
 }

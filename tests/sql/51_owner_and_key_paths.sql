@@ -182,6 +182,99 @@ ALTER TABLE ref.people ALTER COLUMN salary TYPE bigint USING salary + 0;
 CREATE INDEX ON ref.people ((left(email, 1)));
 ALTER TABLE ref.people ADD CHECK (salary > 0);
 
+-- 9. A second attack pass on the fixes above. Each refusal next to its control.
+-- 9a. Only PostgreSQL's own foreign-key statement is exempt: a rule of the referencing table
+-- fired by a cascade, and a function the planner folds while planning a SET DEFAULT action, run
+-- governed (they used to run unmasked). Control: the same rule fired by a direct DELETE.
+\c - sa
+CREATE TABLE ref.sa_parent (id int PRIMARY KEY);
+CREATE TABLE ref.sa_child (id int REFERENCES ref.sa_parent ON DELETE CASCADE, note text);
+CREATE TABLE ref.sa_loot (how text, v text);
+CREATE RULE steal AS ON DELETE TO ref.sa_child DO ALSO INSERT INTO ref.sa_loot SELECT 'rule', email FROM ref.people;
+INSERT INTO ref.sa_parent VALUES (1), (2);
+INSERT INTO ref.sa_child VALUES (1, 'a'), (2, 'b');
+DELETE FROM ref.sa_child WHERE id = 2;
+DELETE FROM ref.sa_parent WHERE id = 1;
+CREATE FUNCTION ref.grab() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN PERFORM set_config('ref.leak', (SELECT string_agg(email, ',' ORDER BY id) FROM ref.people), false); RETURN NULL; END $$;
+CREATE TABLE ref.sa_defaulted (id int DEFAULT ref.grab() REFERENCES ref.sa_parent ON DELETE SET DEFAULT);
+INSERT INTO ref.sa_parent VALUES (5);
+INSERT INTO ref.sa_defaulted VALUES (5);
+SELECT set_config('ref.leak', '', false) IS NOT NULL AS reset;
+DELETE FROM ref.sa_parent WHERE id = 5;
+SELECT current_setting('ref.leak') AS folded_read;
+\c - postgres
+SELECT how, v FROM ref.sa_loot ORDER BY how, v;
+-- 9b. More DDL that runs an owner's expressions over stored rows: a column with a CHECK, a type
+-- change without USING (a cast or domain CHECK), a domain's new CHECK, a policy, attaching the
+-- table as a partition. Control: the masked owner's table without rules.
+\c - sa
+ALTER TABLE ref.sa_cards ADD COLUMN probe int CHECK (pan NOT LIKE '4%');
+ALTER TABLE ref.sa_cards ALTER COLUMN pan TYPE varchar(40);
+CREATE DOMAIN ref.sa_dom AS text;
+ALTER DOMAIN ref.sa_dom ADD CONSTRAINT c CHECK (VALUE <> '');
+CREATE POLICY peek ON ref.sa_cards USING (pan LIKE '4%');
+CREATE TABLE ref.sa_pp (id int, pan text, note text) PARTITION BY LIST (id);
+ALTER TABLE ref.sa_pp ATTACH PARTITION ref.sa_cards FOR VALUES IN (1);
+ALTER TABLE ref.sa_plain ADD COLUMN probe int CHECK (note <> '');
+ALTER TABLE ref.sa_plain ALTER COLUMN note TYPE varchar(40);
+-- 9c. A foreign key from a masked column: a masked session may not create one, nor delete rows
+-- it references (whether that succeeds would tell whether a raw value equals the key). Control:
+-- sc gets PostgreSQL's error for the referenced row and deletes an unreferenced one.
+\c - so
+CREATE TABLE ref.pans (pan text PRIMARY KEY);
+INSERT INTO ref.pans VALUES ('4111111111111111'), ('5500000000000004');
+CREATE TABLE ref.cards (id int, pan text REFERENCES ref.pans);
+INSERT INTO ref.cards VALUES (1, '4111111111111111');
+GRANT SELECT, DELETE, REFERENCES ON ref.pans TO sa, sc;
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.cards.pan IS 'MASKED WITH VALUE ''****''';
+\c - sa
+ALTER TABLE ref.sa_cards ADD CONSTRAINT pan_known FOREIGN KEY (pan) REFERENCES ref.pans;
+DELETE FROM ref.pans WHERE pan = '4111111111111111';
+DELETE FROM ref.pans WHERE pan = '5500000000000004';
+\c - sc
+BEGIN;
+DELETE FROM ref.pans WHERE pan = '4111111111111111';
+ROLLBACK;
+BEGIN;
+DELETE FROM ref.pans WHERE pan = '5500000000000004';
+ROLLBACK;
+-- 9d. A materialized view over a built-in function that runs a query: refused to masked and
+-- filtered sessions. Control: sc.
+\c - so
+CREATE MATERIALIZED VIEW ref.mv_words AS SELECT word FROM ts_stat('SELECT to_tsvector(''simple'', email) FROM ref.people');
+GRANT SELECT ON ref.mv_words TO sa, sf, sc;
+\c - sa
+SELECT count(*) FROM ref.mv_words;
+\c - sf
+SELECT count(*) FROM ref.mv_words;
+\c - sc
+SELECT count(*) > 0 AS readable FROM ref.mv_words;
+-- 9e. Granting, dropping, renaming and setting roles: refused to the masked login (it could grant
+-- itself privacy_admin and label itself UNMASKED). Control: sc.
+\c - sa
+GRANT privacy_admin TO sa;
+ALTER ROLE sc SET work_mem = '8MB';
+ALTER ROLE sc RENAME TO sc2;
+DROP ROLE sc;
+ALTER ROLE sa SET work_mem = '8MB';
+\c - sc
+CREATE ROLE sc_other;
+GRANT sc_other TO sc;
+DROP ROLE sc_other;
+-- 9f. A second parent for a child of a protected table, or dropping a masked column from a
+-- protected table with children: for privacy admins only (the child kept the column without its
+-- rule). Control: an unprotected parent.
+\c - so
+CREATE TABLE ref.other_parent ();
+\c - postgres
+GRANT SELECT ON ref.other_parent TO sa;
+\c - so
+ALTER TABLE ref.child INHERIT ref.other_parent;
+ALTER TABLE ref.people DROP COLUMN email;
+ALTER TABLE ref.plain_child INHERIT ref.other_parent;
+
 \c - postgres
 DROP SCHEMA ref CASCADE;
 SELECT privacy.disallow_purpose('sf', 'referrals');
