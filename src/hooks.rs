@@ -218,7 +218,12 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
     guards::refuse_outdated_schema();
     // SAFETY: parse is a valid Query (the planner's argument).
     if unsafe { context::foreign_key_statement(parse) } {
-        // PostgreSQL's own foreign-key statement: neither masked nor filtered (see context)
+        // PostgreSQL's own foreign-key statement: neither masked nor filtered (see context); an
+        // action a masked session set off (a cascade) is checked as its own writes are
+        if masking::rules::any_rules() && masking::masked_for(&context::governing_roles()) {
+            // SAFETY: parse is a valid Query.
+            unsafe { masking::rewrite::check_foreign_key_writes(parse) };
+        }
         PLANNING_MASKED.with(|m| m.set(false));
         context::foreign_key_planning(true);
         p.foreign_key = true;
@@ -407,6 +412,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             guards::refuse_outdated_schema();
         }
         u.governed = true;
+        consent::utility::refuse_subject_under_plain_parent(stmt);
         masking::break_glass::tick();
         masking::break_glass::check_utility(stmt);
         if !allowed_while_switched(stmt) {
@@ -513,10 +519,14 @@ unsafe fn check_expressions_over_rows(stmt: *mut pg_sys::Node, masked: bool, fil
     if relid == pg_sys::InvalidOid {
         return;
     }
+    // the table, and the partitions and children a statement on it reaches (a partition may
+    // have rules, or be a subject table, of its own)
+    let tree: Vec<pg_sys::Oid> = std::iter::once(relid).chain(crate::pg::catalog::descendants_of(relid)).collect();
     let subject = || {
-        consent::registry::is_subject_table(relid) || crate::pg::catalog::ancestors_of(relid).into_iter().any(consent::registry::is_subject_table)
+        tree.iter().any(|r| consent::registry::is_subject_table(*r))
+            || crate::pg::catalog::ancestors_of(relid).into_iter().any(consent::registry::is_subject_table)
     };
-    let who = if masked && masking::rules::is_protected(relid, false) {
+    let who = if masked && tree.iter().any(|r| masking::rules::is_protected(*r, false)) {
         "masked sessions"
     } else if filtered && subject() {
         "sessions filtered by consent"

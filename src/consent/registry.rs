@@ -538,6 +538,14 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Subject columns are integers, uuid, text or privacy.pseudonym.';
     END IF;
+    -- Row security, and so the consent filter, applies to the table a statement names: a partition
+    -- or child read through a parent that is not a subject table would not be filtered.
+    IF EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = set_subject.relation
+               AND NOT EXISTS (SELECT FROM privacy.subject_table s WHERE s.relation = i.inhparent)) THEN
+        RAISE EXCEPTION '% is a partition or child of a table that is not a subject table', set_subject.relation
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Declare its partitioned table or parent: reads through it are filtered for every partition and child.';
+    END IF;
     INSERT INTO privacy.subject_table VALUES (set_subject.relation, set_subject.subject_column)
     ON CONFLICT ON CONSTRAINT subject_table_pkey DO UPDATE SET subject_column = EXCLUDED.subject_column;
     PERFORM privacy.guard_subject_table(set_subject.relation);

@@ -131,6 +131,57 @@ fn stored_query_reads_subject_table(relid: pg_sys::Oid) -> bool {
     }
 }
 
+/// Refuses, to everyone, making a subject table (or a table with one among its partitions or
+/// children) a partition or child of a table that is not a subject table (`ATTACH PARTITION`,
+/// `INHERIT`): row security applies to the table a statement names, so reads through that parent
+/// would not be filtered (found by an attack pass, for partitions declared subject tables).
+///
+/// # Safety
+/// `stmt` must be a valid utility statement node.
+pub unsafe fn refuse_subject_under_plain_parent(stmt: *mut pg_sys::Node) {
+    // SAFETY: the tag is checked before the cast.
+    if !unsafe { pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) } || registry().subjects.is_empty() {
+        return;
+    }
+    let relid = |range: *mut pg_sys::RangeVar| {
+        if range.is_null() {
+            return pg_sys::InvalidOid;
+        }
+        // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
+        unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
+    };
+    // SAFETY: fields of a valid AlterTableStmt; tags are checked before casts.
+    unsafe {
+        let at = stmt as *mut pg_sys::AlterTableStmt;
+        let named = relid((*at).relation);
+        for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*at).cmds).iter_ptr() {
+            let def = (*cmd).def;
+            let (parent, child) = match (*cmd).subtype {
+                pg_sys::AlterTableType::AT_AttachPartition if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_PartitionCmd) => {
+                    (named, relid((*(def as *mut pg_sys::PartitionCmd)).name))
+                }
+                pg_sys::AlterTableType::AT_AddInherit if !def.is_null() && pgrx::is_a(def, pg_sys::NodeTag::T_RangeVar) => (relid(def.cast()), named),
+                _ => continue,
+            };
+            if parent == pg_sys::InvalidOid || child == pg_sys::InvalidOid {
+                continue;
+            }
+            let child_subject = is_subject_table(child) || catalog::descendants_of(child).into_iter().any(is_subject_table);
+            let parent_subject = is_subject_table(parent) || catalog::ancestors_of(parent).into_iter().any(is_subject_table);
+            if child_subject && !parent_subject {
+                refuse(
+                    format!(
+                        "{} holds a subject table and cannot become a partition or child of {}, which is not a subject table",
+                        catalog::relation_name(child),
+                        catalog::relation_name(parent)
+                    ),
+                    "Reads through the parent would not be filtered. Declare the parent a subject table first (privacy.set_subject).",
+                );
+            }
+        }
+    }
+}
+
 /// Refuses TRUNCATE reaching a subject table.
 ///
 /// # Safety

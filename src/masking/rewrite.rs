@@ -361,8 +361,13 @@ unsafe fn written_lists(query: *mut pg_sys::Query) -> Vec<(*mut pg_sys::List, bo
 
 /// The columns a masked statement gives a value in its result relation, checked against the
 /// relation's foreign keys to masked columns (`super::utility::check_foreign_key_writes`),
-/// whether or not the relation itself has rules.
-unsafe fn check_foreign_key_writes(query: *mut pg_sys::Query) {
+/// whether or not the relation itself has rules; and the rows it deletes or re-keys, against
+/// masked columns that reference them. Also run for the foreign-key actions a masked session
+/// sets off (`hooks`): a cascade reaches the same tables.
+///
+/// # Safety
+/// `query` must be a valid Query.
+pub unsafe fn check_foreign_key_writes(query: *mut pg_sys::Query) {
     // SAFETY: fields of a valid Query; the result relation's entry and target lists.
     unsafe {
         let index = (*query).resultRelation;

@@ -656,6 +656,20 @@ fn load_function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
     }
 }
 
+/// Whether `relid` has rewrite rules (pg_class.relhasrules).
+pub fn has_rules(relid: pg_sys::Oid) -> bool {
+    // SAFETY: syscache lookup of a pg_class row, read and released before returning.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        if tuple.is_null() {
+            return false;
+        }
+        let flag = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relhasrules;
+        pg_sys::ReleaseSysCache(tuple);
+        flag
+    }
+}
+
 /// Whether `relid` has (or had: the flag is cleared lazily) children or partitions.
 pub fn has_subclass(relid: pg_sys::Oid) -> bool {
     // SAFETY: syscache lookup of a pg_class row, read and released before returning.

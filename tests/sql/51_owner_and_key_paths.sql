@@ -275,6 +275,65 @@ ALTER TABLE ref.child INHERIT ref.other_parent;
 ALTER TABLE ref.people DROP COLUMN email;
 ALTER TABLE ref.plain_child INHERIT ref.other_parent;
 
+-- 10. A third attack pass on the fixes above.
+-- 10a. A conditional DO INSTEAD rule on a table puts its condition into the foreign-key action's
+-- query: a table with rules gets no exemption (the condition ran over raw values). Control: the
+-- same rule fired by a direct DELETE.
+\c - sa
+CREATE TABLE ref.sa_ruled (id int REFERENCES ref.sa_parent ON DELETE CASCADE, note text);
+CREATE RULE spy AS ON DELETE TO ref.sa_ruled
+    WHERE set_config('ref.seen', (SELECT string_agg(email, ',' ORDER BY id) FROM ref.people), false) IS NULL DO INSTEAD NOTHING;
+INSERT INTO ref.sa_parent VALUES (7), (8);
+INSERT INTO ref.sa_ruled VALUES (7, 'x'), (8, 'y');
+DELETE FROM ref.sa_ruled WHERE id = 8;
+SELECT current_setting('ref.seen') AS seen_direct;
+SELECT set_config('ref.seen', '', false) IS NOT NULL AS reset;
+DELETE FROM ref.sa_parent WHERE id = 7;
+SELECT current_setting('ref.seen') AS seen_by_cascade;
+-- 10b. A cascade a masked session sets off is checked as its own delete: it may not delete rows
+-- that a masked column references through it (deleting them directly was refused; a cascade of
+-- the session's own key went through and answered whether a raw value exists).
+\c - so
+CREATE TABLE ref.pan_groups (g int PRIMARY KEY);
+INSERT INTO ref.pan_groups VALUES (1);
+ALTER TABLE ref.pans ADD COLUMN g int REFERENCES ref.pan_groups ON DELETE CASCADE;
+UPDATE ref.pans SET g = 1;
+GRANT SELECT, DELETE ON ref.pan_groups TO sa, sc;
+\c - sa
+DELETE FROM ref.pan_groups WHERE g = 1;
+\c - sc
+BEGIN;
+DELETE FROM ref.pan_groups WHERE g = 1;
+ROLLBACK;
+-- 10c. A subject table cannot be a partition or child of a table that is not one (reads through
+-- the parent were not filtered): refused when declared and when attached, for everyone.
+-- Control: the parent declared first.
+\c - so
+CREATE TABLE ref.fpp (id int, note text) PARTITION BY LIST (id);
+CREATE TABLE ref.fpp1 PARTITION OF ref.fpp FOR VALUES IN (1, 2);
+CREATE TABLE ref.loose (id int, note text);
+\c - postgres
+SELECT privacy.set_subject('ref.fpp1', 'id');
+SELECT privacy.set_subject('ref.loose', 'id');
+ALTER TABLE ref.fpp ATTACH PARTITION ref.loose FOR VALUES IN (3);
+SELECT privacy.set_subject('ref.fpp', 'id');
+SELECT privacy.set_subject('ref.fpp1', 'id');
+ALTER TABLE ref.fpp ATTACH PARTITION ref.loose FOR VALUES IN (3);
+-- 10d. DDL on the parent of a protected partition reaches the partition's rows: refused to a
+-- masked owner as on the partition itself. Control: the same parent without rules below it.
+\c - sa
+CREATE TABLE ref.sa_tree (id int, secret text) PARTITION BY LIST (id);
+CREATE TABLE ref.sa_tree1 PARTITION OF ref.sa_tree FOR VALUES IN (1);
+INSERT INTO ref.sa_tree VALUES (1, 'part-secret');
+CREATE TABLE ref.sa_tree_plain (id int, secret text) PARTITION BY LIST (id);
+CREATE TABLE ref.sa_tree_plain1 PARTITION OF ref.sa_tree_plain FOR VALUES IN (1);
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.sa_tree1.secret IS 'MASKED WITH VALUE ''***''';
+\c - sa
+CREATE INDEX ON ref.sa_tree ((upper(secret)));
+ALTER TABLE ref.sa_tree ADD CHECK (secret <> '');
+CREATE INDEX ON ref.sa_tree_plain ((upper(secret)));
+
 \c - postgres
 DROP SCHEMA ref CASCADE;
 SELECT privacy.disallow_purpose('sf', 'referrals');
