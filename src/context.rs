@@ -41,8 +41,10 @@ pub enum Scope {
 
 backend_local! {
     static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
-    /// Scope depth at the start of each open subtransaction.
-    static SUBXACT_DEPTHS: RefCell<Vec<(pg_sys::SubTransactionId, usize)>> = const { RefCell::new(Vec::new()) };
+    /// Scope depth, foreign-key statements running and whether one was being planned, at the
+    /// start of each open subtransaction (restored when it aborts: an error caught by an
+    /// exception block skips the counting down, found by an attack pass).
+    static SUBXACT_DEPTHS: RefCell<Vec<(pg_sys::SubTransactionId, usize, u32, bool)>> = const { RefCell::new(Vec::new()) };
     static TRUSTED_FUNCTIONS: Cached<Vec<pg_sys::Oid>> = const { Cached::new(Class::Functions) };
 }
 
@@ -717,19 +719,22 @@ unsafe extern "C-unwind" fn on_subxact(
     match event {
         pg_sys::SubXactEvent::SUBXACT_EVENT_START_SUB => {
             let depth = SCOPES.with(|s| s.borrow().len());
-            SUBXACT_DEPTHS.with(|d| d.borrow_mut().push((my_subid, depth)));
+            let (running, planning) = (FOREIGN_KEY_STATEMENTS.with(|c| c.get()), FOREIGN_KEY_PLANNING.with(|p| p.get()));
+            SUBXACT_DEPTHS.with(|d| d.borrow_mut().push((my_subid, depth, running, planning)));
         }
         pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB => {
-            let depth = SUBXACT_DEPTHS.with(|d| {
+            let saved = SUBXACT_DEPTHS.with(|d| {
                 let mut d = d.borrow_mut();
-                let pos = d.iter().position(|(id, _)| *id == my_subid);
+                let pos = d.iter().position(|(id, ..)| *id == my_subid);
                 pos.map(|p| {
-                    let depth = d[p].1;
+                    let saved = (d[p].1, d[p].2, d[p].3);
                     d.truncate(p);
-                    depth
+                    saved
                 })
             });
-            if let Some(depth) = depth {
+            if let Some((depth, running, planning)) = saved {
+                FOREIGN_KEY_STATEMENTS.with(|c| c.set(running));
+                FOREIGN_KEY_PLANNING.with(|p| p.set(planning));
                 if SCOPES.with(|s| s.borrow().len()) > depth {
                     leave(depth);
                 }
@@ -738,7 +743,7 @@ unsafe extern "C-unwind" fn on_subxact(
         pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB => {
             SUBXACT_DEPTHS.with(|d| {
                 let mut d = d.borrow_mut();
-                if let Some(p) = d.iter().position(|(id, _)| *id == my_subid) {
+                if let Some(p) = d.iter().position(|(id, ..)| *id == my_subid) {
                     d.truncate(p);
                 }
             });

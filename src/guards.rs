@@ -225,6 +225,18 @@ unsafe fn alter_row_security(relid: pg_sys::Oid, subtype: pg_sys::AlterTableType
     }
 }
 
+backend_local! {
+    /// The guard policy statement pg_privacy is running now (see [`is_own_guard_statement`]).
+    static OWN_STATEMENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether `stmt` is the CREATE POLICY of a guard that pg_privacy itself is running now (the
+/// utility hook's refusal of policies by masked or filtered sessions does not apply to it: a
+/// masked owner's new partition gets its guards).
+pub fn is_own_guard_statement(stmt: *mut pg_sys::Node) -> bool {
+    !stmt.is_null() && OWN_STATEMENT.with(|s| s.get()) == stmt as usize
+}
+
 unsafe fn create_policy(table: *mut pg_sys::RangeVar, name: &str, permissive: bool, qual: *mut pg_sys::Node) {
     // SAFETY: a fully initialised CreatePolicyStmt wrapped in a utility PlannedStmt, executed as
     // a sub-command of the statement being run.
@@ -245,6 +257,10 @@ unsafe fn create_policy(table: *mut pg_sys::RangeVar, name: &str, permissive: bo
         (*planned).commandType = pg_sys::CmdType::CMD_UTILITY;
         (*planned).utilityStmt = stmt.cast();
         (*planned).stmt_location = -1;
+        // cleared when the statement returns; an error leaves a pointer no later statement is at
+        // (the node is freed with the transaction's memory and a new statement is a new node
+        // checked by its own policy name too, see is_own_guard_statement's caller)
+        OWN_STATEMENT.with(|s| s.set(stmt as usize));
         pg_sys::ProcessUtility(
             planned,
             c"CREATE POLICY (pg_privacy guard)".as_ptr(),
@@ -255,6 +271,7 @@ unsafe fn create_policy(table: *mut pg_sys::RangeVar, name: &str, permissive: bo
             pg_sys::None_Receiver,
             std::ptr::null_mut(),
         );
+        OWN_STATEMENT.with(|s| s.set(0));
         pg_sys::CommandCounterIncrement();
     }
 }

@@ -433,7 +433,11 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         guards::check_change(stmt, |rel| {
             masking::rules::is_protected(rel, false) || consent::registry::is_subject_table(rel)
         });
-        if masked || filtered {
+        // (not pg_privacy's own guard policy on a new partition: it is named and made here)
+        let own_guard = guards::is_own_guard_statement(stmt)
+            && [guards::ALL_ROWS_POLICY, guards::PRELOADED_POLICY]
+                .contains(&crate::pg::nodes::cstr((*(stmt as *mut pg_sys::CreatePolicyStmt)).policy_name).as_str());
+        if (masked || filtered) && !own_guard {
             check_expressions_over_rows(stmt, masked, filtered);
         }
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_VariableSetStmt) {
@@ -575,6 +579,7 @@ unsafe extern "C-unwind" fn before_executor_start(query_desc: *mut pg_sys::Query
                 for index in pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).resultRelations).iter_int() {
                     if let Some(rte) = pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).get_ptr(index as usize - 1) {
                         masking::utility::refuse_masked_triggers((*rte).relid);
+                        consent::utility::refuse_filtered_code((*rte).relid);
                     }
                 }
             }

@@ -131,6 +131,53 @@ fn stored_query_reads_subject_table(relid: pg_sys::Oid) -> bool {
     }
 }
 
+backend_local! {
+    /// Per relation: code on it (a trigger, CHECK constraint, generated column or index
+    /// expression) calling a function a filtered role owns, if it is a subject table.
+    static FILTERED_CODE: crate::pg::cache::CachedMap<pg_sys::Oid, Option<(String, pg_sys::Oid)>> =
+        crate::pg::cache::CachedMap::depending_on(crate::pg::cache::Deps::of(&[
+            crate::pg::cache::Class::Relations,
+            crate::pg::cache::Class::Roles,
+            crate::pg::cache::Class::Functions,
+        ]));
+}
+
+/// A write to a subject table (or a partition or child of one) whose code calls a function a
+/// consent-filtered role owns would hand that role every row written, hidden subjects' included
+/// (`OLD` and `NEW` of a trigger, the values a CHECK or index expression sees), whoever writes and
+/// however (a cascade the filtered session sets off): refused, whoever runs it, as masking
+/// refuses masked roles' code on protected tables (found by an attack pass).
+pub fn refuse_filtered_code(relid: pg_sys::Oid) {
+    let reg = registry();
+    if reg.subjects.is_empty() || reg.role_purposes.is_empty() {
+        return;
+    }
+    let family = catalog::descendants_cached(relid);
+    for rel in std::iter::once(relid).chain(family.iter().copied()) {
+        let found = FILTERED_CODE.with(|c| {
+            c.get(rel, |rel| {
+                crate::pg::cache::watch_relation(rel, crate::pg::cache::Class::Relations);
+                if !(is_subject_table(rel) || catalog::ancestors_of(rel).into_iter().any(is_subject_table)) {
+                    return None;
+                }
+                catalog::code_functions(rel).into_iter().find_map(|(what, f)| {
+                    catalog::function_info(f).map(|i| i.owner).filter(|o| super::purpose::is_filtered_role(*o)).map(|o| (what, o))
+                })
+            })
+        });
+        if let Some((what, owner)) = found {
+            refuse(
+                format!(
+                    "{what} on {} runs a function of role \"{}\", which is filtered by consent and would see hidden rows",
+                    catalog::relation_name(rel),
+                    catalog::role_name(owner)
+                ),
+                "A privacy admin should drop it, or give its function to an unfiltered owner who vouches for it.",
+            );
+        }
+    }
+}
+
 /// Refuses, to everyone, making a subject table (or a table with one among its partitions or
 /// children) a partition or child of a table that is not a subject table (`ATTACH PARTITION`,
 /// `INHERIT`): row security applies to the table a statement names, so reads through that parent

@@ -82,7 +82,8 @@ pub fn copy_needs_query(relid: pg_sys::Oid) -> bool {
 
 /// A trigger whose function a masked role owns, on a relation with masking rules (or on one of
 /// its partitions or children), would hand that role's code the raw rows (`OLD`, `NEW`) whoever
-/// writes them. Checked for every write to such a relation, whoever runs it (so also triggers
+/// writes them; so would a CHECK constraint, generated column or index expression calling such a
+/// function (`catalog::code_functions`). Checked for every write to such a relation, whoever runs it (so also triggers
 /// created before the rule or before the role was masked): the statement is refused instead.
 pub fn refuse_masked_triggers(relid: pg_sys::Oid) {
     if !super::rules::any_rules() || !super::roles::any_masked_role() {
@@ -93,19 +94,19 @@ pub fn refuse_masked_triggers(relid: pg_sys::Oid) {
         if let Some((name, owner)) = masked_trigger(rel) {
             refuse(
                 format!(
-                    "trigger \"{name}\" on {} runs a function of masked role \"{}\", which would see raw values",
+                    "{name} on {} runs a function of masked role \"{}\", which would see raw values",
                     catalog::relation_name(rel),
                     catalog::role_name(owner)
                 ),
-                "A privacy admin should drop the trigger, or give its function to an unmasked owner who vouches for it.",
+                "A privacy admin should drop it, or give its function to an unmasked owner who vouches for it.",
             );
         }
     }
 }
 
 backend_local! {
-    /// Per relation: an enabled trigger whose function a masked role owns, if the relation has
-    /// masking rules. Trigger and rule changes invalidate the relation; label and membership
+    /// Per relation: code (an enabled trigger, a CHECK constraint, a generated column, an index
+    /// expression) calling a function a masked role owns, if the relation has masking rules. Trigger and rule changes invalidate the relation; label and membership
     /// changes the roles; function owner changes the functions.
     static MASKED_TRIGGER: crate::pg::cache::CachedMap<pg_sys::Oid, Option<(String, pg_sys::Oid)>> =
         crate::pg::cache::CachedMap::depending_on(crate::pg::cache::Deps::of(&[
@@ -122,31 +123,11 @@ fn masked_trigger(rel: pg_sys::Oid) -> Option<(String, pg_sys::Oid)> {
             if !super::rules::is_protected(rel, false) {
                 return None;
             }
-            // SAFETY: the relcache entry is opened and closed here; the trigger descriptor is read
-            // while it is open.
-            unsafe {
-                let r = pg_sys::RelationIdGetRelation(rel);
-                if r.is_null() {
-                    return None;
-                }
-                let mut found = None;
-                let desc = (*r).trigdesc;
-                if !desc.is_null() {
-                    for i in 0..(*desc).numtriggers as usize {
-                        let trigger = (*desc).triggers.add(i);
-                        if (*trigger).tgenabled == b'D' as std::ffi::c_char {
-                            continue;
-                        }
-                        let owner = catalog::function_info((*trigger).tgfoid).map(|f| f.owner);
-                        if let Some(owner) = owner.filter(|o| is_masked(*o)) {
-                            found = Some((crate::pg::nodes::cstr((*trigger).tgname), owner));
-                            break;
-                        }
-                    }
-                }
-                pg_sys::RelationClose(r);
-                found
-            }
+            // triggers, and (found by an attack pass) CHECK constraints, generated columns and
+            // index expressions written before the rule: each runs its functions on every write
+            catalog::code_functions(rel).into_iter().find_map(|(what, f)| {
+                catalog::function_info(f).map(|i| i.owner).filter(|o| is_masked(*o)).map(|o| (what, o))
+            })
         })
     })
 }

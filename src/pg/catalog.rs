@@ -892,3 +892,78 @@ pub fn as_relation_owner<R>(relid: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     }
     result
 }
+
+/// The functions code a relation carries calls whenever a row is written: enabled triggers'
+/// functions, and the functions called by its CHECK constraints, generated columns and index
+/// expressions and predicates, each with a description for messages (`trigger "t"`, `CHECK
+/// constraint "c"`, `generated column "g"`, `index "i"`). Whoever owns such a function sees the
+/// rows written, raw and whatever filters would hide.
+pub fn code_functions(relid: pg_sys::Oid) -> Vec<(String, pg_sys::Oid)> {
+    let mut out = Vec::new();
+    // SAFETY: the relcache entries are opened and closed here, their descriptors read while open;
+    // stored expressions are read back with stringToNode as PostgreSQL does (in the current
+    // memory context), and only walked.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return out;
+        }
+        let td = (*rel).trigdesc;
+        for i in 0..if td.is_null() { 0 } else { (*td).numtriggers as usize } {
+            let tg = &*(*td).triggers.add(i);
+            if tg.tgenabled != b'D' as std::ffi::c_char {
+                out.push((format!("trigger \"{}\"", CStr::from_ptr(tg.tgname).to_string_lossy()), tg.tgfoid));
+            }
+        }
+        let constr = (*(*rel).rd_att).constr;
+        if !constr.is_null() {
+            for i in 0..(*constr).num_check as usize {
+                let check = (*constr).check.add(i);
+                if (*check).ccbin.is_null() {
+                    continue;
+                }
+                let expr = pg_sys::stringToNode((*check).ccbin).cast::<pg_sys::Node>();
+                let name = CStr::from_ptr((*check).ccname).to_string_lossy().into_owned();
+                for f in crate::pg::nodes::functions_called(expr) {
+                    out.push((format!("CHECK constraint \"{name}\""), f));
+                }
+            }
+        }
+        let natts = (*(*rel).rd_att).natts as usize;
+        for i in 0..natts {
+            let attr = crate::pg::version::tuple_desc_attr((*rel).rd_att, i);
+            if (*attr).attisdropped || (*attr).attgenerated == 0 {
+                continue;
+            }
+            let expr = pg_sys::build_column_default(rel, i as i32 + 1);
+            if expr.is_null() {
+                continue;
+            }
+            let name = CStr::from_ptr((*attr).attname.data.as_ptr()).to_string_lossy().into_owned();
+            for f in crate::pg::nodes::functions_called(expr) {
+                out.push((format!("generated column \"{name}\""), f));
+            }
+        }
+        if (*(*rel).rd_rel).relhasindex {
+            let indexes = pgrx::PgList::<std::ffi::c_void>::from_pg(pg_sys::RelationGetIndexList(rel));
+            for index in indexes.iter_oid() {
+                let irel = pg_sys::RelationIdGetRelation(index);
+                if irel.is_null() {
+                    continue;
+                }
+                let name = CStr::from_ptr((*(*irel).rd_rel).relname.data.as_ptr()).to_string_lossy().into_owned();
+                for expr in [pg_sys::RelationGetIndexExpressions(irel).cast::<pg_sys::Node>(), pg_sys::RelationGetIndexPredicate(irel).cast::<pg_sys::Node>()] {
+                    if expr.is_null() {
+                        continue;
+                    }
+                    for f in crate::pg::nodes::functions_called(expr) {
+                        out.push((format!("index \"{name}\""), f));
+                    }
+                }
+                pg_sys::RelationClose(irel);
+            }
+        }
+        pg_sys::RelationClose(rel);
+    }
+    out
+}

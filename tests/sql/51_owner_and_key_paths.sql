@@ -334,6 +334,62 @@ CREATE INDEX ON ref.sa_tree ((upper(secret)));
 ALTER TABLE ref.sa_tree ADD CHECK (secret <> '');
 CREATE INDEX ON ref.sa_tree_plain ((upper(secret)));
 
+-- 11. A fourth attack pass.
+-- 11a. Code a masked owner wrote before its table got rules (a CHECK constraint calling its own
+-- function) would see every written row raw: writes are refused, whoever writes, as for its
+-- triggers. Control: the same table once the constraint is gone.
+\c - sa
+CREATE FUNCTION ref.sa_watch(v text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN PERFORM set_config('ref.watched', v, false); RETURN true; END $$;
+CREATE TABLE ref.sa_watched (id int, secret text CONSTRAINT watch CHECK (ref.sa_watch(secret)));
+GRANT INSERT, UPDATE ON ref.sa_watched TO sc;
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.sa_watched.secret IS 'MASKED WITH VALUE ''***''';
+\c - sa
+INSERT INTO ref.sa_watched VALUES (1, 'mine');
+\c - sc
+INSERT INTO ref.sa_watched VALUES (2, 'from sc');
+\c - postgres
+ALTER TABLE ref.sa_watched DROP CONSTRAINT watch;
+\c - sc
+INSERT INTO ref.sa_watched VALUES (2, 'from sc');
+-- 11b. Code a filtered role owns on a subject table (a trigger) would see hidden subjects' rows
+-- on every write: refused, whoever writes. Control: without the trigger.
+\c - sf
+CREATE FUNCTION ref.sf_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER sf_log BEFORE INSERT ON ref.sf_people FOR EACH ROW EXECUTE FUNCTION ref.sf_log();
+\c - postgres
+INSERT INTO ref.sf_people VALUES (3, 'new');
+DROP TRIGGER sf_log ON ref.sf_people;
+INSERT INTO ref.sf_people VALUES (3, 'new');
+-- 11c. An error caught in an exception block inside a foreign-key action leaves later foreign-key
+-- checks unfiltered as before: the delete of a person a hidden row references still fails.
+-- Control: the same delete without the caught error.
+\c - so
+CREATE TABLE ref.np (id int PRIMARY KEY);
+CREATE TABLE ref.nc (pid int NOT NULL REFERENCES ref.np ON DELETE SET NULL);
+INSERT INTO ref.np VALUES (1);
+INSERT INTO ref.nc VALUES (1);
+GRANT SELECT, DELETE ON ref.np TO sf;
+\c - sf
+BEGIN;
+DO $$ BEGIN DELETE FROM ref.np WHERE id = 1; EXCEPTION WHEN others THEN RAISE NOTICE 'caught: %', sqlstate; END $$;
+DELETE FROM ref.people WHERE id = 1;
+ROLLBACK;
+BEGIN;
+DELETE FROM ref.people WHERE id = 1;
+ROLLBACK;
+-- 11d. A masked owner's new partition of its protected table gets pg_privacy's guards (its own
+-- CREATE POLICY of them is not refused).
+\c - sa
+CREATE TABLE ref.sa_guarded (id int, secret text) PARTITION BY LIST (id);
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN ref.sa_guarded.secret IS 'MASKED WITH VALUE ''***''';
+\c - sa
+CREATE TABLE ref.sa_guarded1 PARTITION OF ref.sa_guarded FOR VALUES IN (1);
+\c - postgres
+SELECT polname FROM pg_policy WHERE polrelid = 'ref.sa_guarded1'::regclass ORDER BY 1;
+
 \c - postgres
 DROP SCHEMA ref CASCADE;
 SELECT privacy.disallow_purpose('sf', 'referrals');
