@@ -454,6 +454,7 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             if let Some(relid) = crate::pg::nodes::copy_relation(copy) {
                 if (*copy).is_from {
                     masking::utility::refuse_masked_triggers(relid);
+                    consent::utility::refuse_filtered_code(relid);
                     if masked {
                         masking::utility::check_copy_from(relid, &crate::pg::nodes::copy_columns(copy, relid));
                     }

@@ -894,7 +894,8 @@ pub fn as_relation_owner<R>(relid: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 }
 
 /// The functions code a relation carries calls whenever a row is written: enabled triggers'
-/// functions, and the functions called by its CHECK constraints, generated columns and index
+/// functions and WHEN conditions, rules on writes (conditions and actions), and the functions
+/// called by its CHECK constraints, its columns' domains' CHECKs, generated columns and index
 /// expressions and predicates, each with a description for messages (`trigger "t"`, `CHECK
 /// constraint "c"`, `generated column "g"`, `index "i"`). Whoever owns such a function sees the
 /// rows written, raw and whatever filters would hide.
@@ -912,8 +913,34 @@ pub fn code_functions(relid: pg_sys::Oid) -> Vec<(String, pg_sys::Oid)> {
         for i in 0..if td.is_null() { 0 } else { (*td).numtriggers as usize } {
             let tg = &*(*td).triggers.add(i);
             if tg.tgenabled != b'D' as std::ffi::c_char {
-                out.push((format!("trigger \"{}\"", CStr::from_ptr(tg.tgname).to_string_lossy()), tg.tgfoid));
+                let name = format!("trigger \"{}\"", CStr::from_ptr(tg.tgname).to_string_lossy());
+                out.push((name.clone(), tg.tgfoid));
+                // its WHEN condition sees NEW and OLD too
+                if !tg.tgqual.is_null() {
+                    for f in crate::pg::nodes::functions_called(pg_sys::stringToNode(tg.tgqual).cast()) {
+                        out.push((name.clone(), f));
+                    }
+                }
             }
+        }
+        // rules on writes see NEW and OLD in their conditions and actions
+        let rules = (*rel).rd_rules;
+        for i in 0..if rules.is_null() { 0 } else { (*rules).numLocks as usize } {
+            let rule = &**(*rules).rules.add(i);
+            if rule.event == pg_sys::CmdType::CMD_SELECT || rule.enabled == b'D' as std::ffi::c_char {
+                continue;
+            }
+            let event = match rule.event {
+                pg_sys::CmdType::CMD_INSERT => "INSERT",
+                pg_sys::CmdType::CMD_UPDATE => "UPDATE",
+                _ => "DELETE",
+            };
+            let name = format!("a rule on {event}");
+            let mut functions = if rule.qual.is_null() { Vec::new() } else { crate::pg::nodes::functions_called(rule.qual) };
+            for action in pgrx::PgList::<pg_sys::Query>::from_pg(rule.actions).iter_ptr() {
+                functions.extend(crate::pg::nodes::functions_called(action.cast()));
+            }
+            out.extend(functions.into_iter().map(|f| (name.clone(), f)));
         }
         let constr = (*(*rel).rd_att).constr;
         if !constr.is_null() {
@@ -932,14 +959,31 @@ pub fn code_functions(relid: pg_sys::Oid) -> Vec<(String, pg_sys::Oid)> {
         let natts = (*(*rel).rd_att).natts as usize;
         for i in 0..natts {
             let attr = crate::pg::version::tuple_desc_attr((*rel).rd_att, i);
-            if (*attr).attisdropped || (*attr).attgenerated == 0 {
+            if (*attr).attisdropped {
+                continue;
+            }
+            // a domain's CHECK constraints run on every value written to a column of it
+            let name = CStr::from_ptr((*attr).attname.data.as_ptr()).to_string_lossy().into_owned();
+            if pg_sys::get_typtype((*attr).atttypid) == pg_sys::TYPTYPE_DOMAIN as std::ffi::c_char && pg_sys::DomainHasConstraints((*attr).atttypid) {
+                // the reference lives in the current memory context, which releases it (its
+                // callback is registered there), as the executor's references do
+                let dref = pg_sys::palloc0(std::mem::size_of::<pg_sys::DomainConstraintRef>()).cast::<pg_sys::DomainConstraintRef>();
+                pg_sys::InitDomainConstraintRef((*attr).atttypid, dref, pg_sys::CurrentMemoryContext, false);
+                for c in pgrx::PgList::<pg_sys::DomainConstraintState>::from_pg((*dref).constraints).iter_ptr() {
+                    if !(*c).check_expr.is_null() {
+                        for f in crate::pg::nodes::functions_called((*c).check_expr.cast()) {
+                            out.push((format!("the domain of column \"{name}\""), f));
+                        }
+                    }
+                }
+            }
+            if (*attr).attgenerated == 0 {
                 continue;
             }
             let expr = pg_sys::build_column_default(rel, i as i32 + 1);
             if expr.is_null() {
                 continue;
             }
-            let name = CStr::from_ptr((*attr).attname.data.as_ptr()).to_string_lossy().into_owned();
             for f in crate::pg::nodes::functions_called(expr) {
                 out.push((format!("generated column \"{name}\""), f));
             }

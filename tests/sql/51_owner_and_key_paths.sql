@@ -390,6 +390,37 @@ CREATE TABLE ref.sa_guarded1 PARTITION OF ref.sa_guarded FOR VALUES IN (1);
 \c - postgres
 SELECT polname FROM pg_policy WHERE polrelid = 'ref.sa_guarded1'::regclass ORDER BY 1;
 
+-- 12. A fifth pass: the masked role's function reached from a trigger's WHEN condition, a rule, a
+-- domain's CHECK (code an unmasked owner wrote), and COPY FROM into a subject table whose trigger
+-- runs a filtered role's function: refused like the direct forms. Control: a table without it.
+\c - postgres
+CREATE TABLE ref.watched2 (id int, secret text);
+CREATE FUNCTION ref.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER t_when BEFORE INSERT ON ref.watched2 FOR EACH ROW WHEN (ref.sa_watch(NEW.secret)) EXECUTE FUNCTION ref.noop();
+SECURITY LABEL FOR privacy ON COLUMN ref.watched2.secret IS 'MASKED WITH VALUE ''***''';
+INSERT INTO ref.watched2 VALUES (1, 'raw');
+DROP TRIGGER t_when ON ref.watched2;
+CREATE RULE r_watch AS ON INSERT TO ref.watched2 DO ALSO SELECT ref.sa_watch(NEW.secret);
+INSERT INTO ref.watched2 VALUES (1, 'raw');
+DROP RULE r_watch ON ref.watched2;
+CREATE DOMAIN ref.watched_text AS text CHECK (ref.sa_watch(VALUE));
+ALTER TABLE ref.watched2 ALTER COLUMN secret TYPE ref.watched_text;
+INSERT INTO ref.watched2 VALUES (1, 'raw');
+ALTER TABLE ref.watched2 ALTER COLUMN secret TYPE text;
+INSERT INTO ref.watched2 VALUES (1, 'raw');
+\c - sf
+CREATE TRIGGER sf_log BEFORE INSERT ON ref.sf_people FOR EACH ROW EXECUTE FUNCTION ref.sf_log();
+\c - postgres
+COPY ref.sf_people FROM stdin;
+4	copied
+\.
+\c - sf
+DROP TRIGGER sf_log ON ref.sf_people;
+\c - postgres
+COPY ref.sf_people FROM stdin;
+4	copied
+\.
+
 \c - postgres
 DROP SCHEMA ref CASCADE;
 SELECT privacy.disallow_purpose('sf', 'referrals');
