@@ -406,13 +406,7 @@ fn refuse_guard_change(relid: pg_sys::Oid, what: &str) -> ! {
     )
 }
 
-fn relid_of(range: *mut pg_sys::RangeVar) -> pg_sys::Oid {
-    if range.is_null() {
-        return pg_sys::InvalidOid;
-    }
-    // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
-    unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
-}
+use crate::pg::nodes::range_relid as relid_of;
 
 /// Refuses non-admins taking the guards off a guarded table: `guarded(relid)` says whether a
 /// table is guarded (protected or a subject table). Called before the statement runs.

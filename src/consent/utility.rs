@@ -190,13 +190,7 @@ pub unsafe fn refuse_subject_under_plain_parent(stmt: *mut pg_sys::Node) {
     if !unsafe { pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterTableStmt) } || registry().subjects.is_empty() {
         return;
     }
-    let relid = |range: *mut pg_sys::RangeVar| {
-        if range.is_null() {
-            return pg_sys::InvalidOid;
-        }
-        // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
-        unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
-    };
+    let relid = crate::pg::nodes::range_relid;
     // SAFETY: fields of a valid AlterTableStmt; tags are checked before casts.
     unsafe {
         let at = stmt as *mut pg_sys::AlterTableStmt;

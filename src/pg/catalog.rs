@@ -656,32 +656,28 @@ fn load_function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
     }
 }
 
-/// Whether `relid` has rewrite rules (pg_class.relhasrules).
-pub fn has_rules(relid: pg_sys::Oid) -> bool {
+/// A flag of `relid`'s pg_class row (false when there is none).
+fn pg_class_flag(relid: pg_sys::Oid, flag: fn(&pg_sys::FormData_pg_class) -> bool) -> bool {
     // SAFETY: syscache lookup of a pg_class row, read and released before returning.
     unsafe {
         let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
         if tuple.is_null() {
             return false;
         }
-        let flag = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relhasrules;
+        let value = flag(&*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple));
         pg_sys::ReleaseSysCache(tuple);
-        flag
+        value
     }
+}
+
+/// Whether `relid` has rewrite rules (pg_class.relhasrules).
+pub fn has_rules(relid: pg_sys::Oid) -> bool {
+    pg_class_flag(relid, |c| c.relhasrules)
 }
 
 /// Whether `relid` has (or had: the flag is cleared lazily) children or partitions.
 pub fn has_subclass(relid: pg_sys::Oid) -> bool {
-    // SAFETY: syscache lookup of a pg_class row, read and released before returning.
-    unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
-        if tuple.is_null() {
-            return false;
-        }
-        let flag = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relhassubclass;
-        pg_sys::ReleaseSysCache(tuple);
-        flag
-    }
+    pg_class_flag(relid, |c| c.relhassubclass)
 }
 
 /// The owner of relation `relid` (InvalidOid if it is gone).

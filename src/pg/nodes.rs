@@ -725,13 +725,7 @@ pub unsafe fn plan_reads_relation(stmt: *mut pg_sys::PlannedStmt, pred: impl Fn(
 /// # Safety
 /// `stmt` must be a valid utility statement node.
 pub unsafe fn expressions_over_rows(stmt: *mut pg_sys::Node) -> Option<(pg_sys::Oid, &'static str)> {
-    let relid = |range: *mut pg_sys::RangeVar| {
-        if range.is_null() {
-            return pg_sys::InvalidOid;
-        }
-        // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
-        unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
-    };
+    let relid = range_relid;
     // SAFETY: tags are checked before casts; fields of valid parse nodes.
     unsafe {
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_IndexStmt) {
@@ -806,4 +800,14 @@ pub unsafe fn checks_domain_values(stmt: *mut pg_sys::Node) -> bool {
     unsafe {
         pgrx::is_a(stmt, pg_sys::NodeTag::T_AlterDomainStmt) && matches!((*(stmt as *mut pg_sys::AlterDomainStmt)).subtype as u8, b'C' | b'V')
     }
+}
+
+/// The relation a parse tree's RangeVar names, or InvalidOid (NULL, or no such relation): looked
+/// up without a lock, as the utility hooks' checks do before PostgreSQL runs the statement.
+pub fn range_relid(range: *mut pg_sys::RangeVar) -> pg_sys::Oid {
+    if range.is_null() {
+        return pg_sys::InvalidOid;
+    }
+    // SAFETY: a missing_ok lookup of a RangeVar from a parse tree.
+    unsafe { pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()) }
 }
