@@ -84,9 +84,17 @@ pub fn init() {
 /// The one transaction callback: each concern's end-of-transaction work in one call per event
 /// (every transaction of every session passes here twice; one callback instead of one per
 /// concern keeps that to one call and a few cache lines of code). Unguarded: each part returns at
-/// once when it has nothing to do, and enters guarded code itself when it has.
+/// once when it has nothing to do, and enters guarded code itself when it has. The `PRE_*` events
+/// are passed over: every part's work belongs to the end of the transaction (commit, abort,
+/// prepare), and no statement runs between a `PRE_*` event and that end.
 #[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if matches!(
+        event,
+        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE
+    ) {
+        return;
+    }
     crate::rights::on_xact(event);
     masking::break_glass::on_xact(event);
     context::on_xact(event);
@@ -700,15 +708,14 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
     // SAFETY: as in executor_run: AFTER triggers fire here, inside the statement's scopes.
     unsafe {
         // A plain SELECT has nothing left to run here (no AFTER triggers, no data-modifying WITH):
-        // it passes through without the statement's scopes being opened again.
+        // it passes through without the statement's scopes being opened again, and without being
+        // counted as a running foreign-key statement, since no statement can start inside it.
         let stmt = (*query_desc).plannedstmt;
         if !stmt.is_null() && (*stmt).commandType == pg_sys::CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
-            let foreign_key = context::foreign_key_statement_running();
             match PREV_EXECUTOR_FINISH {
                 Some(prev) => prev(query_desc),
                 None => ffi::standard_ExecutorFinish(query_desc),
             }
-            context::foreign_key_statement_done(foreign_key);
             return;
         }
         let r = running(query_desc);

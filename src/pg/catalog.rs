@@ -791,7 +791,7 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
             return false;
         }
         let form = (*rel).rd_rel;
-        let mut code = (*form).relhastriggers || (*form).relhasrules || (*form).relchecks > 0;
+        let mut code = (*form).relhasrules || (*form).relchecks > 0 || has_owner_triggers(rel);
         if !code && has_owner_policies(rel) {
             code = true;
         }
@@ -822,6 +822,29 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
         }
         pg_sys::RelationClose(rel);
         code
+    }
+}
+
+/// Whether an open relation has a trigger other than PostgreSQL's own foreign-key triggers,
+/// whose functions (`RI_FKey_*`) are the server's code, not the owner's: a table that only
+/// references or is referenced runs nothing its owner wrote.
+///
+/// # Safety
+/// `rel` is an open relation.
+unsafe fn has_owner_triggers(rel: pg_sys::Relation) -> bool {
+    // SAFETY: the relcache entry's trigger descriptor, read while it is open; RI_FKey_trigger_type
+    // only compares the function's oid with the RI functions' oids.
+    unsafe {
+        if !(*(*rel).rd_rel).relhastriggers {
+            return false;
+        }
+        let desc = (*rel).trigdesc;
+        if desc.is_null() {
+            // relhastriggers may stay set after the last trigger is dropped: nothing to run.
+            return false;
+        }
+        let triggers = std::slice::from_raw_parts((*desc).triggers, (*desc).numtriggers.max(0) as usize);
+        triggers.iter().any(|t| pg_sys::RI_FKey_trigger_type(t.tgfoid) == pg_sys::RI_TRIGGER_NONE as i32)
     }
 }
 

@@ -421,6 +421,25 @@ COPY ref.sf_people FROM stdin;
 4	copied
 \.
 
+-- 13. PostgreSQL's own foreign-key triggers are not code the table's owner wrote: a table that a
+-- masked role owns, with a rule and a foreign key, reads raw for the unmasked (control: the
+-- masked reader), and a trigger the masked owner writes makes it masked for everyone again.
+\c - postgres
+CREATE TABLE ref.sa_notes (id int PRIMARY KEY, person int REFERENCES ref.people (id), note text);
+ALTER TABLE ref.sa_notes OWNER TO sa;
+INSERT INTO ref.sa_notes VALUES (1, 1, 'raw note');
+SECURITY LABEL FOR privacy ON COLUMN ref.sa_notes.note IS 'MASKED WITH VALUE ''[hidden]''';
+GRANT SELECT ON ref.sa_notes TO sc;
+SELECT note FROM ref.sa_notes;
+\c - sc
+SELECT note FROM ref.sa_notes;
+\c - sa
+SELECT note FROM ref.sa_notes;
+CREATE FUNCTION ref.sa_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER sa_touch BEFORE UPDATE ON ref.sa_notes FOR EACH ROW EXECUTE FUNCTION ref.sa_touch();
+\c - sc
+SELECT note FROM ref.sa_notes;
+
 \c - postgres
 DROP SCHEMA ref CASCADE;
 SELECT privacy.disallow_purpose('sf', 'referrals');
