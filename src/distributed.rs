@@ -19,6 +19,10 @@
 //!   every plan a masked statement runs must carry the mark pg_privacy puts on the plans it masked
 //!   if it reads a shard with rules ([`check_executed_plan`]): a shortcut found later fails
 //!   closed.
+//! - **Masked as the role that reads.** A node masks a shard for the role Citus connects as (the
+//!   current user), and knows no other reason a statement is masked (the login, the owner of the
+//!   view, function or trigger it reads through). A masked statement whose current user is not
+//!   masked is refused on Citus tables with rules ([`check_connecting_role`]).
 //! - Shards are recognised by name (`<table>_<shardid>`), so renaming or moving a shard of a table
 //!   with rules to another schema is for privacy admins only ([`check_shard_rename`]).
 //! - **Consent filters are refused for now.** They are row-security conditions reading the consent
@@ -28,8 +32,9 @@
 //!   of one on any node, is refused with an error that names the table. Since a worker does not
 //!   know which roles are filtered (that, too, is in the coordinator's registry), a Citus table
 //!   cannot become a subject table and a subject table cannot be distributed
-//!   ([`check_new_subject_table`], [`refuse_distributing_subject_tables`]): the refusal on the
-//!   coordinator is then the only way in, and it is closed. Citus tables that are not subject
+//!   ([`check_new_subject_table`], [`refuse_distributing_subject_tables`] for the direct calls, and
+//!   at commit [`before_commit`] for every other path): the refusal on the coordinator is then the
+//!   only way in, and it is closed. Citus tables that are not subject
 //!   tables, and every role pg_privacy does not govern, are untouched.
 
 use pgrx::pg_sys;
@@ -235,6 +240,8 @@ pub unsafe fn check_executed_plan(stmt: *mut pg_sys::PlannedStmt) {
     if unsafe { pg_sys::ParallelWorkerNumber } >= 0 || catalog::pg_catalog_relation(c"pg_dist_partition") == pg_sys::InvalidOid {
         return;
     }
+    // SAFETY: forwarded.
+    unsafe { check_connecting_role(stmt) };
     let marker = crate::pg::marker::type_oid();
     // SAFETY: reading a valid plan's lists.
     unsafe {
@@ -251,6 +258,97 @@ pub unsafe fn check_executed_plan(stmt: *mut pg_sys::PlannedStmt) {
             );
         }
     }
+}
+
+/// Refuses a masked statement that reads a Citus table with rules while the current user is not
+/// masked itself. Citus reads the shards over connections that log in as the current user, and
+/// the node holding a shard masks it for that role alone: it cannot know the session's login, the
+/// owner of the view, function or trigger the read comes from, or any other reason the statement
+/// is masked here. So a masked login's read through a SECURITY DEFINER function of an unmasked
+/// owner, or an unmasked role's read through a masked role's view, function or trigger, would come
+/// back raw (found by an attack pass on the Citus cluster). Checked where the plan is about to
+/// run, so plans made earlier in another context are covered too.
+///
+/// # Safety
+/// `stmt` must be the valid PlannedStmt of a masked statement.
+unsafe fn check_connecting_role(stmt: *mut pg_sys::PlannedStmt) {
+    // SAFETY: reads the backend's current user.
+    let connecting = unsafe { pg_sys::GetUserId() };
+    if crate::masking::roles::is_masked(connecting) {
+        return;
+    }
+    let distributed_with_rules = |relid: pg_sys::Oid| is_citus_table(relid) && is_protected(relid, true);
+    // SAFETY: reading a valid plan's range table and dependency list.
+    let table = unsafe {
+        pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable)
+            .iter_ptr()
+            .filter(|rte| (**rte).rtekind == pg_sys::RTEKind::RTE_RELATION)
+            .map(|rte| (*rte).relid)
+            .chain(pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).relationOids).iter_oid())
+            .find(|relid| distributed_with_rules(*relid))
+    };
+    if let Some(table) = table {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "pg_privacy cannot mask Citus table {} for this statement: it is masked, but runs as role \"{}\", which is not",
+                catalog::relation_name(table),
+                catalog::role_name(connecting)
+            ),
+            "Citus reads the shards as the current role, and each node masks them for that role only. On Citus, read masked \
+             tables as the masked role itself: not through a SECURITY DEFINER function of an unmasked owner, nor through a masked \
+             role's view, function or trigger run by someone else (see docs/citus.md).",
+        );
+    }
+}
+
+backend_local! {
+    /// `crate::pg::cache::any_generation()` when [`before_commit`] last found nothing to refuse.
+    static SUBJECTS_CHECKED_AT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// At `PRE_COMMIT` / `PRE_PREPARE`: refuses to commit a transaction that made a consent subject
+/// table a Citus table, by whatever path (a distributing function called with a computed name,
+/// `ALTER TABLE ... SET SCHEMA` into a distributed schema, `citus_schema_distribute`, a reference
+/// table's foreign key that turns it into a Citus local table; an attack pass found the last
+/// three). Consent filters are not enforced on a Citus table's shards, so it must not become one.
+/// Cheap when nothing changed: the subject tables are watched, so a change to one of them (Citus
+/// invalidates a table whose metadata it writes), or to the registry, moves the generation.
+#[inline]
+pub fn before_commit() {
+    // Processes without a database (the autovacuum launcher, the logical replication launcher)
+    // commit transactions too, and cannot read catalogs.
+    // SAFETY: reads a backend global.
+    if unsafe { pg_sys::MyDatabaseId } == pg_sys::InvalidOid {
+        return;
+    }
+    if SUBJECTS_CHECKED_AT.with(|c| c.get()) == Some(crate::pg::cache::any_generation()) {
+        return;
+    }
+    // SAFETY: a guarded call with no arguments.
+    unsafe { check_subjects_stay_local() };
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn check_subjects_stay_local() {
+    let since = crate::pg::cache::any_generation();
+    let registry = crate::consent::registry::registry();
+    if !registry.subjects.is_empty() && catalog::pg_catalog_relation(c"pg_dist_partition") != pg_sys::InvalidOid {
+        for relid in registry.subjects.keys() {
+            crate::pg::cache::watch_relation(*relid, crate::pg::cache::Class::Relations);
+            if crate::pg::citus::made_citus_table_in_this_transaction(*relid) {
+                raise(
+                    PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "this transaction made consent subject table {} a Citus table, and pg_privacy does not enforce consent filters on Citus tables yet",
+                        catalog::relation_name(*relid)
+                    ),
+                    "The transaction is rolled back. Keep subject tables local to the coordinator (see docs/citus.md).",
+                );
+            }
+        }
+    }
+    SUBJECTS_CHECKED_AT.with(|c| c.set(Some(since)));
 }
 
 /// ALTER TABLE ... RENAME / SET SCHEMA of a shard of a table with rules: privacy admins only. A

@@ -93,6 +93,9 @@ unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: 
         event,
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE
     ) {
+        if event != pg_sys::XactEvent::XACT_EVENT_PARALLEL_PRE_COMMIT {
+            crate::distributed::before_commit();
+        }
         return;
     }
     crate::rights::on_xact(event);

@@ -69,6 +69,18 @@ impl Row {
         }
     }
 
+    /// Whether this row version was written by the current transaction (or one of its
+    /// subtransactions).
+    pub fn written_by_this_transaction(&self) -> bool {
+        // SAFETY: the tuple comes from the open scan this row belongs to; t_choice.t_heap.t_xmin
+        // is the inserting transaction of a heap tuple (HeapTupleHeaderGetRawXmin), and the lookup
+        // in the backend's own transaction state cannot raise.
+        unsafe {
+            let xmin = (*(*self.tuple).t_data).t_choice.t_heap.t_xmin;
+            pg_sys::TransactionIdIsCurrentTransactionId(xmin)
+        }
+    }
+
     pub fn oid(&self, attno: i16) -> pg_sys::Oid {
         // SAFETY: the datum of an oid (or regclass/regrole) column.
         self.datum(attno).and_then(|d| unsafe { pg_sys::Oid::from_datum(d, false) }).unwrap_or(pg_sys::InvalidOid)

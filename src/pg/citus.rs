@@ -61,6 +61,38 @@ fn load_is_citus_table(relid: pg_sys::Oid) -> bool {
     found
 }
 
+/// Whether the current transaction made `relid` a Citus table or a shard of one: its row in
+/// `pg_dist_partition`, or its shard's row in `pg_dist_shard`, was written by this transaction
+/// (read through the catalog snapshot, which sees the transaction's own changes). Not cached:
+/// asked once per subject table at commit.
+pub fn made_citus_table_in_this_transaction(relid: pg_sys::Oid) -> bool {
+    let partition = catalog::pg_catalog_relation(c"pg_dist_partition");
+    if partition == pg_sys::InvalidOid {
+        return false;
+    }
+    let index = catalog::pg_catalog_relation(c"pg_dist_partition_logical_relid_index");
+    let attno = catalog::attnum(partition, c"logicalrelid");
+    if index == pg_sys::InvalidOid || attno <= 0 {
+        return false;
+    }
+    let mut made = false;
+    catalog::scan(partition, Some((index.to_u32(), attno, relid)), |row| made |= row.written_by_this_transaction());
+    if made {
+        return true;
+    }
+    // Citus makes a local table a Citus local table (for a reference table's foreign key, say) by
+    // renaming it into the table's shard and creating a new table in its place: the relation is
+    // then a shard whose metadata this transaction wrote.
+    let (Some(shard_id), shards) = (shard_id_suffix(relid), catalog::pg_catalog_relation(c"pg_dist_shard")) else { return false };
+    let shard_index = catalog::pg_catalog_relation(c"pg_dist_shard_shardid_index");
+    let a_shard = catalog::attnum(shards, c"shardid");
+    if shards == pg_sys::InvalidOid || shard_index == pg_sys::InvalidOid || a_shard <= 0 {
+        return false;
+    }
+    catalog::scan_int8(shards, shard_index, a_shard, shard_id, |row| made |= row.written_by_this_transaction());
+    made
+}
+
 /// The Citus table `relid` is a shard of, if it is one (a placement on this node). Relations
 /// whose name does not end in `_<digits>` are answered without reading Citus's metadata.
 pub fn shard_of(relid: pg_sys::Oid) -> Option<pg_sys::Oid> {
