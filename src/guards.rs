@@ -141,6 +141,15 @@ fn loaded_at_preload() -> bool {
     unsafe { LOADED_AT_PRELOAD }
 }
 
+/// Whether PostgreSQL would refuse `COPY relid FROM ...` by the current user only because of the
+/// guards: row security is on, every policy on the table is a guard (which let every row through
+/// where the library is preloaded), and the current user is neither the owner nor BYPASSRLS (for
+/// whom PostgreSQL skips row security). `crate::pg::copy` then runs the COPY itself.
+pub fn only_guards_refuse_copy_from(relid: pg_sys::Oid) -> bool {
+    loaded_at_preload()
+        && matches!(catalog::row_security_for_current_user(relid), Some(catalog::RowSecurity { any_policies: true, owner_policies: false }))
+}
+
 /// `privacy.enforcement_active()`: true where pg_privacy was preloaded, an error elsewhere.
 #[pg_extern(immutable, parallel_safe)]
 fn enforcement_active() -> bool {

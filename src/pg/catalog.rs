@@ -779,19 +779,34 @@ pub unsafe fn has_owner_policies(rel: pg_sys::Relation) -> bool {
 /// `relid` (pg_privacy's guards, which every protected table has, restrict nothing: they only
 /// close the table without the library).
 pub fn owner_row_security_restricts_current_user(relid: pg_sys::Oid) -> bool {
+    matches!(row_security_for_current_user(relid), Some(RowSecurity { owner_policies: true, .. }))
+}
+
+/// The row-security policies that apply to the current user's reads and writes of a table.
+pub struct RowSecurity {
+    /// Whether the table has any policy (none means every row is refused).
+    pub any_policies: bool,
+    /// Whether one of them was written by the table's owner (not a pg_privacy guard).
+    pub owner_policies: bool,
+}
+
+/// What row security applies to the current user on `relid`, or None where it does not apply
+/// (off, or the current user is the owner or BYPASSRLS).
+pub fn row_security_for_current_user(relid: pg_sys::Oid) -> Option<RowSecurity> {
     // SAFETY: with noError, check_enable_rls reports for the current user and raises nothing;
     // the relcache entry is held open while its policies are read.
     unsafe {
         if pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true) != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {
-            return false;
+            return None;
         }
         let rel = pg_sys::RelationIdGetRelation(relid);
         if rel.is_null() {
-            return false;
+            return None;
         }
-        let owners = has_owner_policies(rel);
+        let any_policies = !(*rel).rd_rsdesc.is_null() && !(*(*rel).rd_rsdesc).policies.is_null();
+        let owner_policies = has_owner_policies(rel);
         pg_sys::RelationClose(rel);
-        owners
+        Some(RowSecurity { any_policies, owner_policies })
     }
 }
 

@@ -13,6 +13,7 @@ pub mod local;
 pub mod cache;
 pub mod catalog;
 pub mod citus;
+pub mod copy;
 pub mod errors;
 #[macro_use]
 pub mod ffi;

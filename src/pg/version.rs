@@ -118,6 +118,45 @@ pub unsafe extern "C-unwind" fn executor_run_hook(query_desc: *mut pg_sys::Query
 
 // ------------------------------------------------------------------ permissions
 
+/// DoCopy's privilege check for `COPY ... FROM`: INSERT on the table, or on each column copied
+/// into (`attnums`, from CopyGetAttnums), as the current user; raises PostgreSQL's own error.
+/// Up to 15 the requirement is on the range-table entry (commands/copy.c in 15).
+///
+/// # Safety
+/// `pstate`'s range table holds `nsitem`, just added for the open relation.
+#[cfg(feature = "pg15")]
+pub unsafe fn check_insert_privileges(pstate: *mut pg_sys::ParseState, nsitem: *mut pg_sys::ParseNamespaceItem, attnums: *mut pg_sys::List) {
+    // SAFETY: caller's promise; attnums is an integer List.
+    unsafe {
+        let rte = (*nsitem).p_rte;
+        (*rte).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
+        for attno in pgrx::PgList::<std::ffi::c_void>::from_pg(attnums).iter_int() {
+            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, attno - pg_sys::FirstLowInvalidHeapAttributeNumber);
+        }
+        pg_sys::ExecCheckRTPerms((*pstate).p_rtable, true);
+    }
+}
+
+/// DoCopy's privilege check for `COPY ... FROM` (see the 15 version); since 16 the requirement is
+/// in the entry's RTEPermissionInfo (commands/copy.c in 18).
+///
+/// # Safety
+/// `pstate`'s range table holds `nsitem`, just added for the open relation.
+#[cfg(feature = "pg18")]
+pub unsafe fn check_insert_privileges(pstate: *mut pg_sys::ParseState, nsitem: *mut pg_sys::ParseNamespaceItem, attnums: *mut pg_sys::List) {
+    // SAFETY: caller's promise; attnums is an integer List; the one-element list is built in the
+    // current memory context like DoCopy's list_make1.
+    unsafe {
+        let perminfo = (*nsitem).p_perminfo;
+        (*perminfo).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
+        for attno in pgrx::PgList::<std::ffi::c_void>::from_pg(attnums).iter_int() {
+            (*perminfo).insertedCols = pg_sys::bms_add_member((*perminfo).insertedCols, attno - pg_sys::FirstLowInvalidHeapAttributeNumber);
+        }
+        let perminfos = pg_sys::lappend(std::ptr::null_mut(), perminfo.cast());
+        pg_sys::ExecCheckPermissions((*pstate).p_rtable, perminfos, true);
+    }
+}
+
 /// The role whose privileges a range-table entry is read with (a view's or rule's owner), or
 /// InvalidOid for the current user.
 ///
