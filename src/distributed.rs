@@ -302,6 +302,35 @@ unsafe fn check_connecting_role(stmt: *mut pg_sys::PlannedStmt) {
     }
 }
 
+/// At the call of one of Citus's functions that run SQL text on nodes (`run_command_on_workers`
+/// and its family, [`crate::pg::citus::REMOTE_COMMAND_FUNCTIONS`]): refused where the statement
+/// is masked or consent-filtered but its current user is not. The command runs in new sessions
+/// logged in as the current user, which know nothing of the login or the code owner the
+/// restriction comes from (an attack pass read raw values through a SECURITY DEFINER helper and a
+/// masked role's trigger, and unfiltered rows through `run_command_on_coordinator`). Checked at
+/// each call (the fmgr hook), so cached plans are covered.
+pub fn check_remote_command(fn_oid: pg_sys::Oid) {
+    // SAFETY: reads the backend's current user.
+    let current = unsafe { pg_sys::GetUserId() };
+    let masked = crate::masking::rules::any_rules()
+        && crate::context::any_governing(crate::masking::roles::masks_now)
+        && !crate::masking::roles::is_masked(current);
+    let filtered = crate::context::any_governing(crate::consent::purpose::is_filtered_role) && !crate::consent::purpose::is_filtered_role(current);
+    if masked || filtered {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!(
+                "{} runs its command as role \"{}\", which is not {} as this statement is",
+                catalog::function_name(fn_oid),
+                catalog::role_name(current),
+                if masked { "masked" } else { "filtered by consent" }
+            ),
+            "Citus runs the command in new sessions as the current role, where pg_privacy cannot apply the login's or the code \
+             owner's restrictions. Run it as the restricted role itself (see docs/citus.md).",
+        );
+    }
+}
+
 backend_local! {
     /// `crate::pg::cache::any_generation()` when [`before_commit`] last found nothing to refuse.
     static SUBJECTS_CHECKED_AT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
@@ -349,6 +378,36 @@ unsafe extern "C-unwind" fn check_subjects_stay_local() {
         }
     }
     SUBJECTS_CHECKED_AT.with(|c| c.set(Some(since)));
+}
+
+/// `CREATE POLICY privacy_preloaded` on a Citus table or a shard, as Citus repeats it on the
+/// nodes: made restrictive, as pg_privacy made it on the table. Citus writes the command it sends
+/// without `AS RESTRICTIVE`; a permissive `privacy_preloaded` (true where the library is
+/// preloaded) is OR-ed with the owner's own permissive policies and so opened every row to every
+/// role once the table had a rule (found by an attack pass). Returns the statement to run.
+///
+/// # Safety
+/// `pstmt` must be a valid utility PlannedStmt.
+pub unsafe fn keep_guard_restrictive(pstmt: *mut pg_sys::PlannedStmt) -> *mut pg_sys::PlannedStmt {
+    // SAFETY: the tag is checked before the cast; the statement is copied before it is changed
+    // (the tree may be read-only).
+    unsafe {
+        let stmt = (*pstmt).utilityStmt;
+        if !pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) {
+            return pstmt;
+        }
+        let policy = stmt as *mut pg_sys::CreatePolicyStmt;
+        if !(*policy).permissive || nodes::cstr((*policy).policy_name) != crate::guards::PRELOADED_POLICY {
+            return pstmt;
+        }
+        let relid = nodes::range_relid((*policy).table);
+        if relid == pg_sys::InvalidOid || !(is_citus_table(relid) || shard_of(relid).is_some()) {
+            return pstmt;
+        }
+        let copy = pg_sys::copyObjectImpl(pstmt.cast()) as *mut pg_sys::PlannedStmt;
+        (*((*copy).utilityStmt as *mut pg_sys::CreatePolicyStmt)).permissive = false;
+        copy
+    }
 }
 
 /// ALTER TABLE ... RENAME / SET SCHEMA of a shard of a table with rules: privacy admins only. A

@@ -142,12 +142,20 @@ fn loaded_at_preload() -> bool {
 }
 
 /// Whether PostgreSQL would refuse `COPY relid FROM ...` by the current user only because of the
-/// guards: row security is on, every policy on the table is a guard (which let every row through
-/// where the library is preloaded), and the current user is neither the owner nor BYPASSRLS (for
-/// whom PostgreSQL skips row security). `crate::pg::copy` then runs the COPY itself.
+/// guards: row security is on, every policy on the table is a guard, a permissive one applies to
+/// every role, and the current user is neither the owner nor BYPASSRLS (for whom PostgreSQL skips
+/// row security). `crate::pg::copy` then runs the COPY itself.
 pub fn only_guards_refuse_copy_from(relid: pg_sys::Oid) -> bool {
+    // Every policy a guard, and a permissive one among them for every role: the guards' USING
+    // is true where the library is preloaded, so the policies admit every row. Without a
+    // permissive policy for everyone (an owner who enabled row security with no policy before the
+    // first rule, or wrote a guard-named policy for some roles only) they admit none, and
+    // PostgreSQL's refusal stands (found by an attack pass).
     loaded_at_preload()
-        && matches!(catalog::row_security_for_current_user(relid), Some(catalog::RowSecurity { any_policies: true, owner_policies: false }))
+        && matches!(
+            catalog::row_security_for_current_user(relid),
+            Some(catalog::RowSecurity { any_policies: true, owner_policies: false, permissive_for_public: true })
+        )
 }
 
 /// `privacy.enforcement_active()`: true where pg_privacy was preloaded, an error elsewhere.

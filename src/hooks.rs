@@ -413,6 +413,10 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_TransactionStmt) || pg_sys::IsAbortedTransactionBlockState() {
             return u;
         }
+        if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) {
+            u.pstmt = crate::distributed::keep_guard_restrictive(pstmt);
+        }
+        let stmt = (*u.pstmt).utilityStmt;
         if pgrx::is_a(stmt, pg_sys::NodeTag::T_CreatePolicyStmt) && guards::guard_policy_exists(stmt.cast()) {
             // A restore re-creates pg_privacy's guard policies before the dump's CREATE POLICY
             // for them runs (labels and registry come first): keep the existing one.
@@ -791,7 +795,7 @@ unsafe extern "C-unwind" fn needs_fmgr_checked(fn_oid: pg_sys::Oid) -> bool {
     if info.sql_language && PLANNING_MASKED.with(|m| m.get()) {
         return true;
     }
-    context::is_trusted_function(fn_oid) || (any_governed_role() && context::is_governed(info.owner))
+    context::is_trusted_function(fn_oid) || (any_governed_role() && context::is_governed(info.owner)) || info.citus_remote_command
 }
 
 /// What fmgr_hook keeps between a function's start and end.
@@ -816,6 +820,9 @@ unsafe extern "C-unwind" fn fmgr(event: pg_sys::FmgrHookEventType::Type, flinfo:
                     (*state).depth = context::enter(Scope::Trusted) as isize;
                 }
                 if let Some(info) = crate::pg::catalog::function_info(fn_oid) {
+                    if info.citus_remote_command {
+                        crate::distributed::check_remote_command(fn_oid);
+                    }
                     if any_governed_role() && context::is_governed(info.owner) && !context::governing_roles().contains(&info.owner) {
                         let d = context::enter(Scope::CodeOf(info.owner)) as isize;
                         if (*state).depth < 0 {

@@ -643,6 +643,9 @@ pub fn type_name(typid: pg_sys::Oid) -> String {
 pub struct FunctionInfo {
     pub owner: pg_sys::Oid,
     pub sql_language: bool,
+    /// One of Citus's functions that run SQL text over new connections to nodes
+    /// ([`crate::pg::citus::REMOTE_COMMAND_FUNCTIONS`]).
+    pub citus_remote_command: bool,
 }
 
 /// Cached per function (the fmgr hooks ask for every function a plan calls, every time the plan
@@ -659,9 +662,12 @@ fn load_function_info(funcid: pg_sys::Oid) -> Option<FunctionInfo> {
             return None;
         }
         let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
+        let name = CStr::from_ptr((*form).proname.data.as_ptr()).to_bytes();
         let info = FunctionInfo {
             owner: (*form).proowner,
             sql_language: (*form).prolang == oid(SQL_LANGUAGE),
+            citus_remote_command: (*form).pronamespace == oid(pg_sys::PG_CATALOG_NAMESPACE)
+                && crate::pg::citus::REMOTE_COMMAND_FUNCTIONS.iter().any(|f| f.as_bytes() == name),
         };
         pg_sys::ReleaseSysCache(tuple);
         Some(info)
@@ -788,6 +794,37 @@ pub struct RowSecurity {
     pub any_policies: bool,
     /// Whether one of them was written by the table's owner (not a pg_privacy guard).
     pub owner_policies: bool,
+    /// Whether one of them is permissive and applies to every role (`TO PUBLIC`).
+    pub permissive_for_public: bool,
+}
+
+/// Whether a policy applies to every role: its roles are `{public}` (ACL_ID_PUBLIC, 0), as
+/// PostgreSQL's own check_role_for_policy tests first.
+///
+/// # Safety
+/// `policy` must be a valid RowSecurityPolicy of an open relation.
+unsafe fn applies_to_public(policy: *mut pg_sys::RowSecurityPolicy) -> bool {
+    // SAFETY: roles is the relcache's detoasted copy of pg_policy.polroles, an oid[] without
+    // NULLs; deconstruct_array pallocs the element array in the current context.
+    unsafe {
+        let roles = (*policy).roles;
+        if roles.is_null() {
+            return false;
+        }
+        let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
+        let mut count: i32 = 0;
+        pg_sys::deconstruct_array(
+            roles,
+            pg_sys::OIDOID,
+            4,
+            true,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+            &mut elems,
+            std::ptr::null_mut(),
+            &mut count,
+        );
+        (0..count.max(0) as usize).any(|i| (*elems.add(i)).value() == 0)
+    }
 }
 
 /// What row security applies to the current user on `relid`, or None where it does not apply
@@ -803,10 +840,14 @@ pub fn row_security_for_current_user(relid: pg_sys::Oid) -> Option<RowSecurity> 
         if rel.is_null() {
             return None;
         }
-        let any_policies = !(*rel).rd_rsdesc.is_null() && !(*(*rel).rd_rsdesc).policies.is_null();
+        let policies = if (*rel).rd_rsdesc.is_null() { std::ptr::null_mut() } else { (*(*rel).rd_rsdesc).policies };
+        let any_policies = !policies.is_null();
         let owner_policies = has_owner_policies(rel);
+        let permissive_for_public = pgrx::PgList::<pg_sys::RowSecurityPolicy>::from_pg(policies)
+            .iter_ptr()
+            .any(|policy| (*policy).permissive && applies_to_public(policy));
         pg_sys::RelationClose(rel);
-        Some(RowSecurity { any_policies, owner_policies })
+        Some(RowSecurity { any_policies, owner_policies, permissive_for_public })
     }
 }
 

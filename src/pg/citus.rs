@@ -25,6 +25,18 @@ use pgrx::pg_sys;
 use crate::pg::cache::{watch_relation, CachedMap, Class};
 use crate::pg::catalog;
 
+/// Citus's functions that run SQL text on nodes over connections of their own, which log in as
+/// the current user (in `pg_catalog`; the PL/pgSQL ones end in `master_run_on_worker`).
+pub const REMOTE_COMMAND_FUNCTIONS: &[&str] = &[
+    "master_run_on_worker",
+    "run_command_on_workers",
+    "run_command_on_all_nodes",
+    "run_command_on_coordinator",
+    "run_command_on_placements",
+    "run_command_on_colocated_placements",
+    "run_command_on_shards",
+];
+
 /// Whether Citus's metadata exists in this database (a syscache lookup).
 pub fn in_database() -> bool {
     catalog::pg_catalog_relation(c"pg_dist_partition") != pg_sys::InvalidOid

@@ -439,6 +439,12 @@ CREATE FUNCTION ref.sa_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETU
 CREATE TRIGGER sa_touch BEFORE UPDATE ON ref.sa_notes FOR EACH ROW EXECUTE FUNCTION ref.sa_touch();
 \c - sc
 SELECT note FROM ref.sa_notes;
+-- once the trigger is dropped, raw again at once (PostgreSQL clears relhastriggers only at VACUUM)
+\c - sa
+DROP TRIGGER sa_touch ON ref.sa_notes;
+\c - sc
+SELECT note FROM ref.sa_notes;
+SELECT relhastriggers FROM pg_class WHERE oid = 'ref.sa_notes'::regclass;
 
 \c - postgres
 DROP SCHEMA ref CASCADE;

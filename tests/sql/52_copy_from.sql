@@ -29,6 +29,13 @@ CREATE TABLE cp.owned_policy (id int, email text);
 ALTER TABLE cp.owned_policy ENABLE ROW LEVEL SECURITY;
 CREATE POLICY everyone ON cp.owned_policy USING (true);
 CREATE TABLE cp.subjects (id int, email text);
+-- row security on with no policy (no row for anyone but the owner), and a guard-named policy the
+-- owner wrote for itself only: the guards added later admit no more rows than before
+CREATE TABLE cp.deny_all (id int, email text);
+ALTER TABLE cp.deny_all ENABLE ROW LEVEL SECURITY;
+CREATE TABLE cp.lookalike (id int, email text);
+ALTER TABLE cp.lookalike ENABLE ROW LEVEL SECURITY;
+CREATE POLICY privacy_all_rows ON cp.lookalike TO cp_owner USING (privacy.enforcement_active());
 GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA cp TO cp_loader, cp_masked, cp_filtered;
 GRANT SELECT ON cp.people TO cp_cols, cp_none;
 GRANT INSERT (id, email) ON cp.people, cp.plain TO cp_cols;
@@ -37,6 +44,8 @@ SECURITY LABEL FOR privacy ON COLUMN cp.people.ssn IS 'MASKED WITH VALUE ''XXX''
 SECURITY LABEL FOR privacy ON COLUMN cp.people.phone IS 'MASKED WITH FUNCTION privacy.hash(phone)';
 SECURITY LABEL FOR privacy ON COLUMN cp.events.note IS 'MASKED WITH VALUE NULL';
 SECURITY LABEL FOR privacy ON COLUMN cp.owned_policy.email IS 'MASKED WITH VALUE NULL';
+SECURITY LABEL FOR privacy ON COLUMN cp.deny_all.email IS 'MASKED WITH VALUE NULL';
+SECURITY LABEL FOR privacy ON COLUMN cp.lookalike.email IS 'MASKED WITH VALUE NULL';
 SELECT privacy.set_subject('cp.subjects', 'id');
 
 -- 1. A role pg_privacy does not govern loads a protected table: defaults, the owner's trigger and
@@ -99,6 +108,14 @@ COPY cp.plain (id, email, ssn) FROM stdin;
 -- masked role may load the columns it may write (writing is not reading), masked ones included.
 \c - cp_loader
 COPY cp.owned_policy FROM stdin;
+1	x@example.com
+\.
+INSERT INTO cp.deny_all VALUES (1, 'x@example.com');
+COPY cp.deny_all FROM stdin;
+1	x@example.com
+\.
+INSERT INTO cp.lookalike VALUES (1, 'x@example.com');
+COPY cp.lookalike FROM stdin;
 1	x@example.com
 \.
 COPY cp.people (id) FROM stdin WHERE id > 0;

@@ -10,7 +10,7 @@
 CREATE SCHEMA ana AUTHORIZATION analyst;
 GRANT USAGE ON SCHEMA ana TO support;
 CREATE SCHEMA dba;
-GRANT USAGE ON SCHEMA dba TO analyst, support;
+GRANT USAGE ON SCHEMA dba TO analyst, support, marketing_app;
 CREATE TABLE dba.local_customers (id bigint PRIMARY KEY, ssn text);
 INSERT INTO dba.local_customers VALUES (3, '003-45-6789');
 SECURITY LABEL FOR privacy ON COLUMN dba.local_customers.ssn IS 'MASKED WITH VALUE ''XXX-XX-XXXX''';
@@ -123,6 +123,53 @@ INSERT INTO crm.customers (id, name, email, ssn, vip) SELECT id + 20, name, emai
 \c - postgres
 SELECT id, name, email, ssn FROM crm.customers WHERE id >= 20 ORDER BY id;
 DELETE FROM crm.customers WHERE id >= 20;
+
+-- 4. Citus's functions that run SQL text on the nodes open sessions as the current role: refused
+-- where the statement is masked or filtered but the current role is not (a DBA's SECURITY DEFINER
+-- helper called by the masked or filtered login). Controls: the helper called by the unrestricted
+-- role, and run_command_on_workers called by the masked role itself (masked on the workers).
+\c - postgres
+CREATE FUNCTION dba.remote_count() RETURNS text LANGUAGE sql SECURITY DEFINER
+    AS $$ SELECT string_agg(result, ',' ORDER BY nodeport) FROM run_command_on_workers($q$SELECT count(*) FROM crm.customers WHERE ssn LIKE '00%'$q$) $$;
+CREATE FUNCTION dba.coordinator_count() RETURNS text LANGUAGE sql SECURITY DEFINER
+    AS $$ SELECT string_agg(result, ',') FROM run_command_on_coordinator($q$SELECT count(*) FROM crm.leads$q$) $$;
+GRANT EXECUTE ON FUNCTION dba.remote_count(), dba.coordinator_count() TO analyst, support, marketing_app;
+\c - analyst
+SELECT dba.remote_count();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT string_agg(result, ',' ORDER BY nodeport) AS as_analyst FROM run_command_on_workers($q$SELECT count(*) FROM crm.customers WHERE ssn LIKE '00%'$q$);
+\c - marketing_app
+SET privacy.purpose = 'marketing';
+SELECT dba.coordinator_count();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\c - support
+SELECT dba.remote_count() AS raw_prefix_per_worker;
+SELECT dba.coordinator_count() AS leads;
+
+-- 5. The restrictive guard stays restrictive on the nodes (Citus repeats CREATE POLICY without
+-- AS RESTRICTIVE): a table owner's own row security keeps hiding rows after a rule is added.
+\c - postgres
+CREATE TABLE crm.owned_rows (id bigint PRIMARY KEY, holder text);
+ALTER TABLE crm.owned_rows OWNER TO app_owner;
+ALTER TABLE crm.owned_rows ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON crm.owned_rows USING (holder = current_user) WITH CHECK (holder = current_user);
+SELECT create_distributed_table('crm.owned_rows', 'id');
+INSERT INTO crm.owned_rows VALUES (1, 'someone-else'), (2, 'support');
+GRANT SELECT, INSERT ON crm.owned_rows TO support;
+\c - support
+SELECT id, holder FROM crm.owned_rows ORDER BY id;
+\c - postgres
+SECURITY LABEL FOR privacy ON COLUMN crm.owned_rows.holder IS 'MASKED WITH VALUE ''?''';
+\c - support
+SELECT id, holder FROM crm.owned_rows ORDER BY id;
+-- (the error names the shard; only its SQLSTATE is shown)
+\set VERBOSITY sqlstate
+INSERT INTO crm.owned_rows VALUES (3, 'not-support');
+\set VERBOSITY default
+\c - postgres
+SELECT DISTINCT result AS permissive_guards_on_workers FROM run_command_on_workers(
+    $q$SELECT count(*) FROM pg_policy WHERE polname = 'privacy_preloaded' AND polpermissive AND polrelid::regclass::text LIKE 'crm.owned_rows%'$q$);
+DROP TABLE crm.owned_rows;
 
 \c - postgres
 DROP SCHEMA ana CASCADE;
