@@ -335,9 +335,9 @@ struct Utility {
     governed: bool,
     /// Whether the statement is masked: errors it raises get the masked error context.
     masked: bool,
-    /// A `COPY ... FROM STDIN` that only pg_privacy's guards would make PostgreSQL refuse: run by
-    /// `pg::copy::copy_from` instead of the utility chain.
-    copy_from: bool,
+    /// A `COPY ... FROM STDIN` that only pg_privacy's guards would make PostgreSQL refuse: the
+    /// table, which `pg::copy::copy_from` copies into instead of the utility chain; else InvalidOid.
+    copy_from: pg_sys::Oid,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -358,7 +358,7 @@ unsafe extern "C-unwind" fn process_utility(
         // Transaction control (BEGIN, COMMIT: two per explicit transaction) has nothing to check
         // (see before_utility) and passes without a guard frame.
         let u = if pgrx::is_a((*pstmt).utilityStmt, pg_sys::NodeTag::T_TransactionStmt) {
-            Utility { pstmt, skip: false, scope_depth: -1, governed: false, masked: false, copy_from: false }
+            Utility { pstmt, skip: false, scope_depth: -1, governed: false, masked: false, copy_from: pg_sys::InvalidOid }
         } else {
             before_utility(pstmt)
         };
@@ -371,8 +371,8 @@ unsafe extern "C-unwind" fn process_utility(
             callback.previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = &mut callback;
         }
-        if u.copy_from {
-            crate::pg::copy::copy_from(u.pstmt, query_string, query_env, qc);
+        if u.copy_from != pg_sys::InvalidOid {
+            crate::pg::copy::copy_from(u.pstmt, u.copy_from, query_string, query_env, qc);
         } else {
             match PREV_UTILITY {
                 Some(prev) => prev(u.pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
@@ -403,7 +403,7 @@ unsafe fn allowed_while_switched(stmt: *mut pg_sys::Node) -> bool {
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> Utility {
-    let mut u = Utility { pstmt, skip: false, scope_depth: -1, governed: false, masked: false, copy_from: false };
+    let mut u = Utility { pstmt, skip: false, scope_depth: -1, governed: false, masked: false, copy_from: pg_sys::InvalidOid };
     // SAFETY: utilityStmt is a valid node; tags are checked before casts; statements are copied
     // before they are changed (the tree may be read-only).
     unsafe {
@@ -484,13 +484,17 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
                     if let Some(owner) = owners.into_iter().find(|o| !roles.contains(o)) {
                         u.scope_depth = context::enter(Scope::CodeOf(owner)) as isize;
                     }
-                    // Filtered sessions keep PostgreSQL's refusal (consent is row security too);
-                    // a Citus table's COPY belongs to Citus, which sends it to the shards.
-                    u.copy_from = !filtered
+                    // Filtered sessions keep PostgreSQL's refusal on subject tables (consent is
+                    // row security there too); a Citus table's COPY belongs to Citus, which sends
+                    // it to the shards.
+                    if !(filtered && consent::registry::is_subject_table(relid))
                         && (*copy).filename.is_null()
                         && (*copy).whereClause.is_null()
                         && !crate::pg::citus::is_citus_table(relid)
-                        && guards::only_guards_refuse_copy_from(relid);
+                        && guards::only_guards_refuse_copy_from(relid)
+                    {
+                        u.copy_from = relid;
+                    }
                 } else if crate::pg::catalog::is_extension_table(relid) && !crate::pg::nodes::may_select(relid) {
                     // pg_dump copies extension configuration tables: the key (superusers only) and
                     // the consent registry. For a role that may not read one, it dumps as empty,

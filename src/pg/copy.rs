@@ -21,15 +21,23 @@
 
 use pgrx::pg_sys;
 
-/// Runs `COPY table FROM STDIN` for `pstmt` (a CopyStmt with a relation, no file, no WHERE) and
-/// fills `qc` as PostgreSQL's utility processing does.
+use super::ffi;
+
+/// Runs `COPY relid FROM STDIN` for `pstmt` (a CopyStmt with a relation, no file, no WHERE; `relid`
+/// the table the checks were made on, opened by OID so that no other table of the same name can
+/// take its place) and fills `qc` as PostgreSQL's utility processing does.
+///
+/// Unguarded, like the hooks' calls in `crate::pg::ffi`: an ERROR (a bad row, a constraint, a
+/// privilege) longjmps through this frame to PostgreSQL's handler with COPY's own context (the
+/// line and column of the row), as without pg_privacy. The frame holds only raw pointers and
+/// integers.
 ///
 /// # Safety
 /// `pstmt` must be the valid utility statement handed to the ProcessUtility hook, `query_string`
 /// its text, `query_env` and `qc` as PostgreSQL passed them (qc may be null).
-#[pgrx::pg_guard]
-pub unsafe extern "C-unwind" fn copy_from(
+pub unsafe fn copy_from(
     pstmt: *mut pg_sys::PlannedStmt,
+    relid: pg_sys::Oid,
     query_string: *const std::ffi::c_char,
     query_env: *mut pg_sys::QueryEnvironment,
     qc: *mut pg_sys::QueryCompletion,
@@ -39,34 +47,25 @@ pub unsafe extern "C-unwind" fn copy_from(
     // transaction ends (closed with NoLock, as DoCopy does).
     unsafe {
         let copy = (*pstmt).utilityStmt as *mut pg_sys::CopyStmt;
-        let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
+        let pstate = ffi::make_parsestate(std::ptr::null_mut());
         (*pstate).p_sourcetext = query_string;
         (*pstate).p_queryEnv = query_env;
         let lockmode = pg_sys::RowExclusiveLock as pg_sys::LOCKMODE;
-        let rel = pg_sys::table_openrv((*copy).relation, lockmode);
-        let nsitem = pg_sys::addRangeTableEntryForRelation(pstate, rel, lockmode, std::ptr::null_mut(), false, false);
-        let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*copy).attlist);
+        let rel = ffi::table_open(relid, lockmode);
+        let nsitem = ffi::addRangeTableEntryForRelation(pstate, rel, lockmode, std::ptr::null_mut(), false, false);
+        let attnums = ffi::CopyGetAttnums((*rel).rd_att, rel, (*copy).attlist);
         crate::pg::version::check_insert_privileges(pstate, nsitem, attnums);
         if pg_sys::XactReadOnly && !(*rel).rd_islocaltemp {
-            pg_sys::PreventCommandIfReadOnly(c"COPY FROM".as_ptr());
+            ffi::PreventCommandIfReadOnly(c"COPY FROM".as_ptr());
         }
-        let cstate = pg_sys::BeginCopyFrom(
-            pstate,
-            rel,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            false,
-            None,
-            (*copy).attlist,
-            (*copy).options,
-        );
-        let processed = pg_sys::CopyFrom(cstate);
-        pg_sys::EndCopyFrom(cstate);
-        pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        let cstate = ffi::BeginCopyFrom(pstate, rel, std::ptr::null_mut(), std::ptr::null(), false, None, (*copy).attlist, (*copy).options);
+        let processed = ffi::CopyFrom(cstate);
+        ffi::EndCopyFrom(cstate);
+        ffi::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
         if !qc.is_null() {
             (*qc).commandTag = pg_sys::CommandTag::CMDTAG_COPY;
             (*qc).nprocessed = processed;
         }
-        pg_sys::free_parsestate(pstate);
+        ffi::free_parsestate(pstate);
     }
 }

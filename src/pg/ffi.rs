@@ -141,4 +141,35 @@ unsafe extern "C-unwind" {
     /// bind): varlenas compared by content whatever their header (a value read back from a stored
     /// tuple has a short header where the one built in memory had a long one).
     pub fn datum_image_eq(value1: pg_sys::Datum, value2: pg_sys::Datum, typ_by_val: bool, typ_len: std::ffi::c_int) -> bool;
+
+    // COPY FROM's steps (`crate::pg::copy`), unguarded so that COPY's own error context (the line
+    // and column of a bad row) reaches the client.
+    pub fn make_parsestate(parent: *mut pg_sys::ParseState) -> *mut pg_sys::ParseState;
+    pub fn free_parsestate(pstate: *mut pg_sys::ParseState);
+    pub fn table_open(relation_id: pg_sys::Oid, lockmode: pg_sys::LOCKMODE) -> pg_sys::Relation;
+    pub fn table_close(relation: pg_sys::Relation, lockmode: pg_sys::LOCKMODE);
+    pub fn addRangeTableEntryForRelation(
+        pstate: *mut pg_sys::ParseState,
+        rel: pg_sys::Relation,
+        lockmode: std::ffi::c_int,
+        alias: *mut pg_sys::Alias,
+        inh: bool,
+        in_from_cl: bool,
+    ) -> *mut pg_sys::ParseNamespaceItem;
+    pub fn CopyGetAttnums(tup_desc: pg_sys::TupleDesc, rel: pg_sys::Relation, attnamelist: *mut pg_sys::List) -> *mut pg_sys::List;
+    pub fn PreventCommandIfReadOnly(cmdname: *const std::ffi::c_char);
+    pub fn BeginCopyFrom(
+        pstate: *mut pg_sys::ParseState,
+        rel: pg_sys::Relation,
+        where_clause: *mut pg_sys::Node,
+        filename: *const std::ffi::c_char,
+        is_program: bool,
+        data_source_cb: pg_sys::copy_data_source_cb,
+        attnamelist: *mut pg_sys::List,
+        options: *mut pg_sys::List,
+    ) -> pg_sys::CopyFromState;
+    pub fn CopyFrom(cstate: pg_sys::CopyFromState) -> u64;
+    pub fn EndCopyFrom(cstate: pg_sys::CopyFromState);
+    pub fn bms_add_member(set: *mut pg_sys::Bitmapset, member: std::ffi::c_int) -> *mut pg_sys::Bitmapset;
 }
+

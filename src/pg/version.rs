@@ -118,22 +118,47 @@ pub unsafe extern "C-unwind" fn executor_run_hook(query_desc: *mut pg_sys::Query
 
 // ------------------------------------------------------------------ permissions
 
-/// DoCopy's privilege check for `COPY ... FROM`: INSERT on the table, or on each column copied
-/// into (`attnums`, from CopyGetAttnums), as the current user; raises PostgreSQL's own error.
-/// Up to 15 the requirement is on the range-table entry (commands/copy.c in 15).
+/// The integer members of a PostgreSQL List, read without building a PgList (no destructor in an
+/// unguarded frame).
 ///
 /// # Safety
-/// `pstate`'s range table holds `nsitem`, just added for the open relation.
+/// `list` is NIL or a valid integer List.
+unsafe fn int_list_member(list: *mut pg_sys::List, i: i32) -> i32 {
+    // SAFETY: caller's promise; i is below the list's length.
+    unsafe { (*(*list).elements.add(i as usize)).int_value }
+}
+
+#[cfg(feature = "pg15")]
+unsafe extern "C-unwind" {
+    fn ExecCheckRTPerms(range_table: *mut pg_sys::List, ereport_on_violation: bool) -> bool;
+}
+
+#[cfg(feature = "pg18")]
+unsafe extern "C-unwind" {
+    fn lappend(list: *mut pg_sys::List, datum: *mut std::ffi::c_void) -> *mut pg_sys::List;
+    fn ExecCheckPermissions(range_table: *mut pg_sys::List, rteperminfos: *mut pg_sys::List, ereport_on_violation: bool) -> bool;
+}
+
+/// DoCopy's privilege check for `COPY ... FROM`: INSERT on the table, or on each column copied
+/// into (`attnums`, from CopyGetAttnums), as the current user; raises PostgreSQL's own error.
+/// Up to 15 the requirement is on the range-table entry (commands/copy.c in 15). Unguarded, for
+/// `crate::pg::copy`: only raw pointers and integers in this frame.
+///
+/// # Safety
+/// `pstate`'s range table holds `nsitem`, just added for the open relation; `attnums` is NIL or
+/// an integer List.
 #[cfg(feature = "pg15")]
 pub unsafe fn check_insert_privileges(pstate: *mut pg_sys::ParseState, nsitem: *mut pg_sys::ParseNamespaceItem, attnums: *mut pg_sys::List) {
-    // SAFETY: caller's promise; attnums is an integer List.
+    // SAFETY: caller's promise; PostgreSQL's own functions, declared unguarded.
     unsafe {
         let rte = (*nsitem).p_rte;
         (*rte).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
-        for attno in pgrx::PgList::<std::ffi::c_void>::from_pg(attnums).iter_int() {
-            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, attno - pg_sys::FirstLowInvalidHeapAttributeNumber);
+        let count = if attnums.is_null() { 0 } else { (*attnums).length };
+        for i in 0..count {
+            let member = int_list_member(attnums, i) - pg_sys::FirstLowInvalidHeapAttributeNumber;
+            (*rte).insertedCols = super::ffi::bms_add_member((*rte).insertedCols, member);
         }
-        pg_sys::ExecCheckRTPerms((*pstate).p_rtable, true);
+        ExecCheckRTPerms((*pstate).p_rtable, true);
     }
 }
 
@@ -141,19 +166,22 @@ pub unsafe fn check_insert_privileges(pstate: *mut pg_sys::ParseState, nsitem: *
 /// in the entry's RTEPermissionInfo (commands/copy.c in 18).
 ///
 /// # Safety
-/// `pstate`'s range table holds `nsitem`, just added for the open relation.
+/// `pstate`'s range table holds `nsitem`, just added for the open relation; `attnums` is NIL or
+/// an integer List.
 #[cfg(feature = "pg18")]
 pub unsafe fn check_insert_privileges(pstate: *mut pg_sys::ParseState, nsitem: *mut pg_sys::ParseNamespaceItem, attnums: *mut pg_sys::List) {
-    // SAFETY: caller's promise; attnums is an integer List; the one-element list is built in the
-    // current memory context like DoCopy's list_make1.
+    // SAFETY: caller's promise; PostgreSQL's own functions, declared unguarded; the one-element
+    // list is built in the current memory context like DoCopy's list_make1.
     unsafe {
         let perminfo = (*nsitem).p_perminfo;
         (*perminfo).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
-        for attno in pgrx::PgList::<std::ffi::c_void>::from_pg(attnums).iter_int() {
-            (*perminfo).insertedCols = pg_sys::bms_add_member((*perminfo).insertedCols, attno - pg_sys::FirstLowInvalidHeapAttributeNumber);
+        let count = if attnums.is_null() { 0 } else { (*attnums).length };
+        for i in 0..count {
+            let member = int_list_member(attnums, i) - pg_sys::FirstLowInvalidHeapAttributeNumber;
+            (*perminfo).insertedCols = super::ffi::bms_add_member((*perminfo).insertedCols, member);
         }
-        let perminfos = pg_sys::lappend(std::ptr::null_mut(), perminfo.cast());
-        pg_sys::ExecCheckPermissions((*pstate).p_rtable, perminfos, true);
+        let perminfos = lappend(std::ptr::null_mut(), perminfo.cast());
+        ExecCheckPermissions((*pstate).p_rtable, perminfos, true);
     }
 }
 

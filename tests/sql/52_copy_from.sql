@@ -64,11 +64,20 @@ id,email,ssn,source
 3,Cid@Example.com,333-33-3333,csv
 \.
 SELECT id, email, ssn, source FROM cp.people ORDER BY id;
--- a bad row: PostgreSQL's own error and context, nothing loaded
+-- a bad row: PostgreSQL's own error and context (the line), nothing loaded; control first
+\set SHOW_CONTEXT errors
+COPY cp.plain (id, email) FROM stdin;
+4	dan@example.com
+-5	eve@example.com
+\.
 COPY cp.people (id, email) FROM stdin;
 4	dan@example.com
 -5	eve@example.com
 \.
+COPY cp.people (id, email) FROM stdin;
+four	dan@example.com
+\.
+\set SHOW_CONTEXT never
 SELECT count(*) AS people FROM cp.people;
 -- through the parent of a partitioned table with rules: rows routed to the partitions
 COPY cp.events FROM stdin;
@@ -124,6 +133,10 @@ COPY cp.people (id) FROM stdin WHERE id > 0;
 \c - cp_filtered
 COPY cp.subjects FROM stdin;
 1	s@example.com
+\.
+-- (into a protected table that is not a subject table, the filtered role loads as anyone)
+COPY cp.events FROM stdin;
+3	2025-07-01	third
 \.
 \c - cp_masked
 COPY cp.people (id, phone) FROM stdin;
