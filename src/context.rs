@@ -458,6 +458,15 @@ pub fn foreign_key_planning(planning: bool) {
     FOREIGN_KEY_PLANNING.with(|p| p.set(planning));
 }
 
+/// Whether the plan about to run (before [`foreign_key_statement_running`] counts it) is one of
+/// PostgreSQL's own foreign-key statements: run under `SECURITY_NOFORCE_RLS`, and not inside
+/// another running foreign-key statement (where a trigger's statements also run under it).
+pub fn foreign_key_statement_starting() -> bool {
+    // SAFETY: reads a backend global.
+    let no_force = unsafe { pg_sys::InNoForceRLSOperation() };
+    no_force && FOREIGN_KEY_STATEMENTS.with(|c| c.get()) == 0
+}
+
 /// Around ExecutorRun and ExecutorFinish (`hooks`): whether the statement runs under
 /// `SECURITY_NOFORCE_RLS`, counted while it runs; returns what [`foreign_key_statement_done`]
 /// takes.

@@ -467,6 +467,8 @@ unsafe extern "C-unwind" fn before_utility(pstmt: *mut pg_sys::PlannedStmt) -> U
             if masked || filtered {
                 u.pstmt = crate::pg::nodes::with_row_security_kept_on(u.pstmt);
             }
+        } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_FetchStmt) && masked {
+            masking::side_channels::check_fetch(stmt.cast());
         } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_ExplainStmt) && filtered {
             consent::utility::refuse_explain_analyze(stmt.cast());
         } else if pgrx::is_a(stmt, pg_sys::NodeTag::T_TruncateStmt) && filtered {
@@ -686,6 +688,7 @@ unsafe extern "C-unwind" fn enter_executor(query_desc: *mut pg_sys::QueryDesc) -
         if masked && !stmt.is_null() {
             crate::distributed::check_executed_plan(stmt);
             masking::break_glass::check_plan(stmt);
+            masking::side_channels::check_plan_was_masked(stmt);
         }
     }
     r

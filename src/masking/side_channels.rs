@@ -242,3 +242,70 @@ COMMENT ON FUNCTION privacy.rule_value(boolean, anyelement) IS
 "#,
     name = "rule_error_functions"
 );
+
+/// Refuses to run, in a masked context, a plan that reads a table with rules but was not made
+/// masked (it lacks the mark `crate::distributed::mark_masked_plan` puts on masked plans): an
+/// open cursor of the session's unmasked statements, fetched by code of a masked role (a trigger,
+/// a view's function) that the session set off, would hand that code raw rows (found by an
+/// attack pass: the cursor's name is in `pg_cursors`). PostgreSQL's own foreign-key statements are
+/// planned unmasked on purpose (`crate::context::foreign_key_statement`) and pass.
+///
+/// # Safety
+/// `stmt` must be the valid PlannedStmt about to run.
+pub unsafe fn check_plan_was_masked(stmt: *mut pg_sys::PlannedStmt) {
+    // A parallel worker runs a copy of its leader's plan without the plan's dependency list
+    // (where the mark is); the leader checked the plan before starting it.
+    // SAFETY: reads a backend global.
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
+        return;
+    }
+    let marker = crate::pg::marker::type_oid();
+    // SAFETY: reading a valid plan's dependency list and tree.
+    unsafe {
+        if marker == pg_sys::InvalidOid
+            || pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).relationOids).iter_oid().any(|o| o == marker)
+            || crate::context::foreign_key_statement_starting()
+        {
+            return;
+        }
+        let read = crate::pg::nodes::plan_reads_relation(stmt, |relid| {
+            super::rules::is_protected(relid, false) && !crate::pg::citus::is_citus_table(relid)
+        });
+        if let Some(relid) = read {
+            crate::pg::errors::raise(
+                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!(
+                    "a plan made without masking would run for code of a masked role: it reads {}",
+                    crate::pg::catalog::relation_name(relid)
+                ),
+                "An unmasked statement's open cursor cannot be read by a masked role's trigger, view or function. Close the cursor first, or ask an unmasked role.",
+            );
+        }
+    }
+}
+
+/// `FETCH` in a masked context from a cursor whose plan was not made masked: refused like running
+/// that plan ([`check_plan_was_masked`]). Checked here for a `WITH HOLD` cursor after its
+/// transaction committed, whose rows PostgreSQL reads back from the stored result without running
+/// the plan again (so the executor hook never sees them).
+///
+/// # Safety
+/// `stmt` must be a valid FetchStmt.
+pub unsafe fn check_fetch(stmt: *mut pg_sys::FetchStmt) {
+    // SAFETY: fields of a valid FetchStmt; the portal and its statement list (in the portal's own
+    // memory context, kept for held portals) are read while the portal exists.
+    unsafe {
+        if (*stmt).ismove || (*stmt).portalname.is_null() {
+            return;
+        }
+        let portal = pg_sys::GetPortalByName((*stmt).portalname);
+        if portal.is_null() {
+            return;
+        }
+        for planned in pgrx::PgList::<pg_sys::Node>::from_pg((*portal).stmts).iter_ptr() {
+            if pgrx::is_a(planned, pg_sys::NodeTag::T_PlannedStmt) {
+                check_plan_was_masked(planned.cast());
+            }
+        }
+    }
+}

@@ -446,6 +446,42 @@ DROP TRIGGER sa_touch ON ref.sa_notes;
 SELECT note FROM ref.sa_notes;
 SELECT relhastriggers FROM pg_class WHERE oid = 'ref.sa_notes'::regclass;
 
+-- 14. Code of a masked role reading the caller's open cursor (its name is in pg_cursors): the
+-- cursor's plan was made unmasked, so running it for the masked role's trigger is refused.
+-- Control: the same trigger without an open cursor to read, and the caller reading its cursor.
+\c - sa
+CREATE TABLE ref.sa_sink (v text);
+CREATE TABLE ref.sa_fire (id int);
+CREATE FUNCTION ref.sa_fetch() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE c record; r record;
+BEGIN
+    FOR c IN SELECT name FROM pg_cursors LOOP
+        FOR r IN EXECUTE 'FETCH ALL FROM ' || quote_ident(c.name) LOOP
+            INSERT INTO ref.sa_sink VALUES (row_to_json(r)::text);
+        END LOOP;
+    END LOOP;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER sa_fetch AFTER INSERT ON ref.sa_fire FOR EACH ROW EXECUTE FUNCTION ref.sa_fetch();
+GRANT INSERT ON ref.sa_fire, ref.sa_sink TO sc;
+\c - sc
+BEGIN;
+DECLARE cc CURSOR FOR SELECT id, email FROM ref.people ORDER BY id;
+INSERT INTO ref.sa_fire VALUES (1);
+ROLLBACK;
+BEGIN;
+INSERT INTO ref.sa_fire VALUES (2);
+DECLARE cc CURSOR FOR SELECT id, email FROM ref.people ORDER BY id;
+FETCH 1 FROM cc;
+COMMIT;
+-- a WITH HOLD cursor, read after its transaction committed (from the stored rows)
+DECLARE hc CURSOR WITH HOLD FOR SELECT id, email FROM ref.people ORDER BY id;
+INSERT INTO ref.sa_fire VALUES (3);
+FETCH 1 FROM hc;
+CLOSE hc;
+\c - sa
+SELECT count(*) AS rows_stolen FROM ref.sa_sink;
+
 \c - postgres
 DROP SCHEMA ref CASCADE;
 SELECT privacy.disallow_purpose('sf', 'referrals');
