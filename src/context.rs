@@ -653,7 +653,7 @@ fn drop_plans_if_changed(before: (bool, bool, Vec<pg_sys::Oid>)) {
 /// this database, not one of an extension's (pg_privacy's included: their code came with the
 /// installation) and not labelled TRUSTED by a privacy admin; or one of the functions that run a
 /// query or read a table they are given (`query_to_xml` and its family, `ts_stat`, `ts_rewrite`,
-/// tablefunc's `crosstab` and `connectby`, dblink's). Built-in and C functions cannot be
+/// tablefunc's `crosstab` and `connectby`, dblink's, Citus's `run_command_on_*`). Built-in and C functions cannot be
 /// made by ordinary roles. Materialized views whose query does are treated as derived from masked
 /// columns and subject tables: what the function read cannot be known here.
 ///
@@ -675,6 +675,7 @@ pub unsafe fn calls_opaque_function(query: *mut pg_sys::Query) -> bool {
                 || matches!(bare, "ts_stat" | "ts_rewrite" | "connectby")
                 || bare.starts_with("crosstab")
                 || bare.starts_with("dblink")
+                || crate::pg::catalog::function_info(f).is_some_and(|i| i.citus_remote_command)
             {
                 return true;
             }

@@ -142,6 +142,15 @@ SELECT string_agg(result, ',' ORDER BY nodeport) AS as_analyst FROM run_command_
 SET privacy.purpose = 'marketing';
 SELECT dba.coordinator_count();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a materialized view over the nodes' answers is derived like one over dblink: refused to the
+-- masked role
+\c - postgres
+CREATE MATERIALIZED VIEW dba.remote_ssns AS
+    SELECT result FROM run_command_on_workers($q$SELECT string_agg(ssn, ',') FROM crm.customers$q$);
+GRANT SELECT ON dba.remote_ssns TO analyst;
+\c - analyst
+SELECT count(*) FROM dba.remote_ssns;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 \c - support
 SELECT dba.remote_count() AS raw_prefix_per_worker;
 SELECT dba.coordinator_count() AS leads;
