@@ -380,8 +380,8 @@ unsafe extern "C-unwind" fn check_subjects_stay_local() {
     SUBJECTS_CHECKED_AT.with(|c| c.set(Some(since)));
 }
 
-/// `CREATE POLICY privacy_preloaded` on a Citus table or a shard, as Citus repeats it on the
-/// nodes: made restrictive, as pg_privacy made it on the table. Citus writes the command it sends
+/// `CREATE POLICY privacy_preloaded ... USING (privacy.enforcement_active())`, as Citus repeats it
+/// on the nodes for a Citus table or a shard: made restrictive, as pg_privacy made it on the table. Citus writes the command it sends
 /// without `AS RESTRICTIVE`; a permissive `privacy_preloaded` (true where the library is
 /// preloaded) is OR-ed with the owner's own permissive policies and so opened every row to every
 /// role once the table had a rule (found by an attack pass). Returns the statement to run.
@@ -400,8 +400,17 @@ pub unsafe fn keep_guard_restrictive(pstmt: *mut pg_sys::PlannedStmt) -> *mut pg
         if !(*policy).permissive || nodes::cstr((*policy).policy_name) != crate::guards::PRELOADED_POLICY {
             return pstmt;
         }
-        let relid = nodes::range_relid((*policy).table);
-        if relid == pg_sys::InvalidOid || !(is_citus_table(relid) || shard_of(relid).is_some()) {
+        // Whatever the table: Citus sends the policies of a table it is distributing to the
+        // nodes before their metadata says what the new tables are (an attack pass found a table
+        // labelled before distribution with a permissive guard on every node). A policy of that
+        // name calling privacy.enforcement_active() is pg_privacy's guard, restrictive by design.
+        let qual = (*policy).qual;
+        if qual.is_null() || !pgrx::is_a(qual, pg_sys::NodeTag::T_FuncCall) {
+            return pstmt;
+        }
+        let names = pgrx::PgList::<pg_sys::Node>::from_pg((*(qual as *mut pg_sys::FuncCall)).funcname);
+        let last = names.get_ptr(names.len().saturating_sub(1));
+        if !last.is_some_and(|n| pgrx::is_a(n, pg_sys::NodeTag::T_String) && nodes::cstr((*(n as *mut pg_sys::String)).sval) == "enforcement_active") {
             return pstmt;
         }
         let copy = pg_sys::copyObjectImpl(pstmt.cast()) as *mut pg_sys::PlannedStmt;

@@ -275,6 +275,9 @@ unsafe extern "C-unwind" fn before_planning(parse: *mut pg_sys::Query, cursor_op
         if masked || filtered {
             crate::keys::refuse_secret_reads(p.parse);
         }
+        if masked {
+            masking::side_channels::refuse_cursor_readers(p.parse);
+        }
         consent::filter::add_missing_filters(p.parse, &roles);
         if filtered {
             consent::utility::refuse_counters_and_copies(p.parse);

@@ -243,51 +243,53 @@ COMMENT ON FUNCTION privacy.rule_value(boolean, anyelement) IS
     name = "rule_error_functions"
 );
 
-/// Refuses to run, in a masked context, a plan that reads a table with rules but was not made
-/// masked (it lacks the mark `crate::distributed::mark_masked_plan` puts on masked plans): an
-/// open cursor of the session's unmasked statements, fetched by code of a masked role (a trigger,
-/// a view's function) that the session set off, would hand that code raw rows (found by an
-/// attack pass: the cursor's name is in `pg_cursors`). PostgreSQL's own foreign-key statements are
-/// planned unmasked on purpose (`crate::context::foreign_key_statement`) and pass.
+/// Whether a plan was made for a masked statement (`crate::distributed::mark_masked_plan`).
+///
+/// # Safety
+/// `stmt` must be a valid PlannedStmt.
+unsafe fn made_masked(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    let marker = crate::pg::marker::type_oid();
+    // SAFETY: reading a valid plan's dependency list.
+    marker != pg_sys::InvalidOid && unsafe { pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).relationOids).iter_oid().any(|o| o == marker) }
+}
+
+fn refuse_unmasked_plan() -> ! {
+    refuse(
+        "a plan made without masking would run for code of a masked role".to_owned(),
+        "An unmasked statement's open cursor cannot be read by a masked role's trigger, view or function. Close the cursor first, or ask an unmasked role.",
+    )
+}
+
+/// Refuses to run, in a masked context, a plan that was not made masked (it lacks the mark
+/// `crate::distributed::mark_masked_plan` puts on masked plans). Code of a masked role that the
+/// session sets off (a trigger, a view's function) plans its own statements masked, and a change
+/// of scope drops cached plans, so such a plan is one the session made unmasked: an open cursor,
+/// whose name is in `pg_cursors` (found by attack passes: the cursor's rows, or those a function
+/// it calls returns, came back raw). PostgreSQL's own foreign-key statements are planned unmasked
+/// on purpose (`crate::context::foreign_key_statement`) and pass; so do parallel workers (their
+/// leader checked the plan, and their copy lacks the dependency list).
 ///
 /// # Safety
 /// `stmt` must be the valid PlannedStmt about to run.
 pub unsafe fn check_plan_was_masked(stmt: *mut pg_sys::PlannedStmt) {
-    // A parallel worker runs a copy of its leader's plan without the plan's dependency list
-    // (where the mark is); the leader checked the plan before starting it.
-    // SAFETY: reads a backend global.
-    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
-        return;
-    }
-    let marker = crate::pg::marker::type_oid();
-    // SAFETY: reading a valid plan's dependency list and tree.
+    // SAFETY: reads a backend global; the plan is valid (caller's promise).
     unsafe {
-        if marker == pg_sys::InvalidOid
-            || pgrx::PgList::<std::ffi::c_void>::from_pg((*stmt).relationOids).iter_oid().any(|o| o == marker)
-            || crate::context::foreign_key_statement_starting()
-        {
+        if pg_sys::ParallelWorkerNumber >= 0 || made_masked(stmt) || crate::context::foreign_key_statement_starting() {
             return;
         }
-        let read = crate::pg::nodes::plan_reads_relation(stmt, |relid| {
-            super::rules::is_protected(relid, false) && !crate::pg::citus::is_citus_table(relid)
-        });
-        if let Some(relid) = read {
-            crate::pg::errors::raise(
-                pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-                format!(
-                    "a plan made without masking would run for code of a masked role: it reads {}",
-                    crate::pg::catalog::relation_name(relid)
-                ),
-                "An unmasked statement's open cursor cannot be read by a masked role's trigger, view or function. Close the cursor first, or ask an unmasked role.",
-            );
+        if (*stmt).commandType == pg_sys::CmdType::CMD_UTILITY || crate::pg::marker::type_oid() == pg_sys::InvalidOid {
+            return;
         }
     }
+    refuse_unmasked_plan();
 }
 
-/// `FETCH` in a masked context from a cursor whose plan was not made masked: refused like running
-/// that plan ([`check_plan_was_masked`]). Checked here for a `WITH HOLD` cursor after its
-/// transaction committed, whose rows PostgreSQL reads back from the stored result without running
-/// the plan again (so the executor hook never sees them).
+/// `FETCH` in a masked context from a cursor the session opened unmasked: refused like running
+/// its plan ([`check_plan_was_masked`]). Checked here too because PostgreSQL reads some cursors'
+/// rows from a store filled when they were first read, without running the plan again (the
+/// executor hook never sees them): a `WITH HOLD` cursor after its transaction committed, a cursor
+/// over `UPDATE ... RETURNING` or a data-modifying `WITH`, a cursor over `EXECUTE` of a prepared
+/// statement.
 ///
 /// # Safety
 /// `stmt` must be a valid FetchStmt.
@@ -302,9 +304,31 @@ pub unsafe fn check_fetch(stmt: *mut pg_sys::FetchStmt) {
         if portal.is_null() {
             return;
         }
-        for planned in pgrx::PgList::<pg_sys::Node>::from_pg((*portal).stmts).iter_ptr() {
-            if pgrx::is_a(planned, pg_sys::NodeTag::T_PlannedStmt) {
-                check_plan_was_masked(planned.cast());
+        let all_masked = pgrx::PgList::<pg_sys::Node>::from_pg((*portal).stmts)
+            .iter_ptr()
+            .all(|planned| pgrx::is_a(planned, pg_sys::NodeTag::T_PlannedStmt) && made_masked(planned.cast()));
+        if !all_masked {
+            refuse_unmasked_plan();
+        }
+    }
+}
+
+/// `cursor_to_xml` / `cursor_to_xmlschema` in a masked statement: they read a cursor by name, from
+/// its stored rows where it has them, without the executor; refused to masked statements (a
+/// masked role's own cursors are read with FETCH).
+///
+/// # Safety
+/// `query` must be a valid Query.
+pub unsafe fn refuse_cursor_readers(query: *mut pg_sys::Query) {
+    // SAFETY: walking a valid tree; get_func_name returns a palloc'd name or NULL.
+    unsafe {
+        for f in crate::pg::nodes::functions_called(query.cast()) {
+            let name = pg_sys::get_func_name(f);
+            if !name.is_null() && std::ffi::CStr::from_ptr(name).to_bytes().starts_with(b"cursor_to_xml") {
+                refuse(
+                    format!("masked roles cannot call {}", crate::pg::catalog::function_name(f)),
+                    "It reads a cursor by name, which could be one a session opened unmasked. Read your own cursors with FETCH.",
+                );
             }
         }
     }

@@ -295,9 +295,12 @@ pub fn code_owners(relid: pg_sys::Oid) -> std::rc::Rc<Vec<pg_sys::Oid>> {
             for rel in std::iter::once(relid).chain(descendants_cached(relid).iter().copied()) {
                 crate::pg::cache::watch_relation(rel, crate::pg::cache::Class::Relations);
                 if carries_code(rel) {
-                    let owner = relation_owner(rel);
-                    if !owners.contains(&owner) {
-                        owners.push(owner);
+                    // the domains' owners too: a domain's CHECK and DEFAULT are its owner's code
+                    // (found by an attack pass: a masked role's domain read a table raw)
+                    for owner in std::iter::once(relation_owner(rel)).chain(domain_owners(rel)) {
+                        if !owners.contains(&owner) {
+                            owners.push(owner);
+                        }
                     }
                 }
             }
@@ -859,7 +862,7 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
             return false;
         }
         let form = (*rel).rd_rel;
-        let mut code = (*form).relhasrules || (*form).relchecks > 0 || has_owner_triggers(rel);
+        let mut code = (*form).relhasrules || (*form).relchecks > 0 || has_owner_triggers(rel) || !domain_owners(relid).is_empty();
         if !code && has_owner_policies(rel) {
             code = true;
         }
@@ -891,6 +894,46 @@ fn compute_carries_code(relid: pg_sys::Oid) -> bool {
         pg_sys::RelationClose(rel);
         code
     }
+}
+
+/// Owners of the domains `relid`'s columns are of, and of the domains those are based on: a
+/// domain's CHECK constraints and DEFAULT run for whoever writes the column.
+pub fn domain_owners(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    let mut owners = Vec::new();
+    // SAFETY: the relcache entry is held open while its tuple descriptor is read; syscache lookups
+    // of pg_type rows, read and released before the next.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return owners;
+        }
+        let desc = (*rel).rd_att;
+        for i in 0..(*desc).natts.max(0) as usize {
+            let attr = *crate::pg::version::tuple_desc_attr(desc, i);
+            if attr.attisdropped {
+                continue;
+            }
+            let mut type_oid = attr.atttypid;
+            loop {
+                let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::TYPEOID as i32, pg_sys::Datum::from(type_oid));
+                if tuple.is_null() {
+                    break;
+                }
+                let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_type>(tuple);
+                let (typtype, owner, base) = ((*form).typtype, (*form).typowner, (*form).typbasetype);
+                pg_sys::ReleaseSysCache(tuple);
+                if typtype as u8 != pg_sys::TYPTYPE_DOMAIN {
+                    break;
+                }
+                if !owners.contains(&owner) {
+                    owners.push(owner);
+                }
+                type_oid = base;
+            }
+        }
+        pg_sys::RelationClose(rel);
+    }
+    owners
 }
 
 /// Whether an open relation has a trigger other than PostgreSQL's own foreign-key triggers,

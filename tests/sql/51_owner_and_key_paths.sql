@@ -479,8 +479,43 @@ DECLARE hc CURSOR WITH HOLD FOR SELECT id, email FROM ref.people ORDER BY id;
 INSERT INTO ref.sa_fire VALUES (3);
 FETCH 1 FROM hc;
 CLOSE hc;
+-- a cursor over a set-returning function: its rows are stored once read, outside any plan over
+-- the table; and cursor_to_xml, which reads a cursor by name without FETCH
+\c - postgres
+CREATE FUNCTION ref.people_rows() RETURNS SETOF ref.people LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT * FROM ref.people; END $$;
+GRANT EXECUTE ON FUNCTION ref.people_rows() TO sc;
+\c - sa
+CREATE FUNCTION ref.sa_xml() RETURNS text LANGUAGE sql AS $$ SELECT cursor_to_xml('hc'::refcursor, 10, false, false, '')::text $$;
+GRANT EXECUTE ON FUNCTION ref.sa_xml() TO sc;
+\c - sc
+BEGIN;
+DECLARE cc CURSOR FOR SELECT id, email FROM ref.people_rows() ORDER BY id;
+FETCH 1 FROM cc;
+INSERT INTO ref.sa_fire VALUES (4);
+ROLLBACK;
+DECLARE hc CURSOR WITH HOLD FOR SELECT id, email FROM ref.people ORDER BY id;
+SELECT ref.sa_xml();
+CLOSE hc;
 \c - sa
 SELECT count(*) AS rows_stolen FROM ref.sa_sink;
+
+-- 15. A masked role's domain on its table: the domain's DEFAULT and CHECK are its code, so
+-- writes into the table are masked as a whole, as with a column DEFAULT (the control).
+-- (the reading function is a DBA's, as query_to_xml would be: not code of the masked role)
+\c - postgres
+CREATE FUNCTION ref.first_email() RETURNS text LANGUAGE sql STABLE AS $$ SELECT email FROM ref.people ORDER BY id LIMIT 1 $$;
+GRANT EXECUTE ON FUNCTION ref.first_email() TO sa, sc;
+\c - sa
+CREATE DOMAIN ref.sa_dump AS text DEFAULT ref.first_email();
+CREATE TABLE ref.sa_intake (id int, dump ref.sa_dump);
+CREATE TABLE ref.sa_intake2 (id int, dump text DEFAULT ref.first_email());
+GRANT INSERT ON ref.sa_intake, ref.sa_intake2 TO sc;
+\c - sc
+INSERT INTO ref.sa_intake (id) VALUES (1);
+INSERT INTO ref.sa_intake2 (id) VALUES (1);
+\c - sa
+SELECT dump AS domain_default FROM ref.sa_intake;
+SELECT dump AS column_default FROM ref.sa_intake2;
 
 \c - postgres
 DROP SCHEMA ref CASCADE;

@@ -7,6 +7,8 @@
 -- 2. A transaction that makes a consent subject table a Citus table, by any path, is refused at
 --    commit (the shards would not be filtered anywhere).
 \set SHOW_CONTEXT never
+\getenv w1 W1_PORT
+\getenv coord COORD_PORT
 CREATE SCHEMA ana AUTHORIZATION analyst;
 GRANT USAGE ON SCHEMA ana TO support;
 CREATE SCHEMA dba;
@@ -179,6 +181,34 @@ INSERT INTO crm.owned_rows VALUES (3, 'not-support');
 SELECT DISTINCT result AS permissive_guards_on_workers FROM run_command_on_workers(
     $q$SELECT count(*) FROM pg_policy WHERE polname = 'privacy_preloaded' AND polpermissive AND polrelid::regclass::text LIKE 'crm.owned_rows%'$q$);
 DROP TABLE crm.owned_rows;
+-- the same with the rule declared before the table is distributed, and for a reference table
+CREATE TABLE crm.owned_early (id bigint PRIMARY KEY, holder text);
+ALTER TABLE crm.owned_early OWNER TO app_owner;
+ALTER TABLE crm.owned_early ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON crm.owned_early USING (holder = current_user) WITH CHECK (holder = current_user);
+INSERT INTO crm.owned_early VALUES (1, 'someone-else'), (2, 'support');
+SECURITY LABEL FOR privacy ON COLUMN crm.owned_early.holder IS 'MASKED WITH VALUE ''?''';
+CREATE TABLE crm.owned_ref (LIKE crm.owned_early INCLUDING ALL);
+ALTER TABLE crm.owned_ref OWNER TO app_owner;
+ALTER TABLE crm.owned_ref ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON crm.owned_ref USING (holder = current_user) WITH CHECK (holder = current_user);
+INSERT INTO crm.owned_ref VALUES (1, 'someone-else'), (2, 'support');
+SECURITY LABEL FOR privacy ON COLUMN crm.owned_ref.holder IS 'MASKED WITH VALUE ''?''';
+SELECT create_distributed_table('crm.owned_early', 'id');
+SELECT truncate_local_data_after_distributing_table('crm.owned_early');
+SELECT create_reference_table('crm.owned_ref');
+SELECT truncate_local_data_after_distributing_table('crm.owned_ref');
+GRANT SELECT ON crm.owned_early, crm.owned_ref TO support;
+SELECT count(*) AS permissive_guards FROM pg_policy WHERE polname = 'privacy_preloaded' AND polpermissive;
+SELECT DISTINCT result AS permissive_guards_on_workers FROM run_command_on_workers(
+    $q$SELECT count(*) FROM pg_policy WHERE polname = 'privacy_preloaded' AND polpermissive$q$);
+\c - support
+SELECT id FROM crm.owned_early ORDER BY id;
+SELECT id FROM crm.owned_ref ORDER BY id;
+\c privacy_citus support 127.0.0.1 :w1
+SELECT id FROM crm.owned_early ORDER BY id;
+\c privacy_citus postgres 127.0.0.1 :coord
+DROP TABLE crm.owned_early, crm.owned_ref;
 
 \c - postgres
 DROP SCHEMA ana CASCADE;
