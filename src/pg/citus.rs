@@ -59,18 +59,36 @@ backend_local! {
 }
 
 fn load_is_citus_table(relid: pg_sys::Oid) -> bool {
+    let mut found = false;
+    partition_rows(relid, |_| found = true);
+    found
+}
+
+/// Calls `f` with `relid`'s rows in `pg_dist_partition` (none where Citus is not installed).
+fn partition_rows(relid: pg_sys::Oid, f: impl FnMut(&catalog::Row)) {
     let partition = catalog::pg_catalog_relation(c"pg_dist_partition");
     if partition == pg_sys::InvalidOid {
-        return false;
+        return;
     }
     let index = catalog::pg_catalog_relation(c"pg_dist_partition_logical_relid_index");
     let attno = catalog::attnum(partition, c"logicalrelid");
-    if index == pg_sys::InvalidOid || attno <= 0 {
-        return false;
+    if index != pg_sys::InvalidOid && attno > 0 {
+        catalog::scan(partition, Some((index.to_u32(), attno, relid)), f);
     }
-    let mut found = false;
-    catalog::scan(partition, Some((index.to_u32(), attno, relid)), |_| found = true);
-    found
+}
+
+/// Calls `f` with the rows of shard `shard_id` in `pg_dist_shard`, and the attribute number of
+/// their `logicalrelid` (none where Citus is not installed).
+fn shard_rows(shard_id: i64, mut f: impl FnMut(&catalog::Row, i16)) {
+    let shards = catalog::pg_catalog_relation(c"pg_dist_shard");
+    if shards == pg_sys::InvalidOid {
+        return;
+    }
+    let index = catalog::pg_catalog_relation(c"pg_dist_shard_shardid_index");
+    let (a_shard, a_table) = (catalog::attnum(shards, c"shardid"), catalog::attnum(shards, c"logicalrelid"));
+    if index != pg_sys::InvalidOid && a_shard > 0 && a_table > 0 {
+        catalog::scan_int8(shards, index, a_shard, shard_id, |row| f(row, a_table));
+    }
 }
 
 /// Whether the current transaction made `relid` a Citus table or a shard of one: its row in
@@ -78,30 +96,14 @@ fn load_is_citus_table(relid: pg_sys::Oid) -> bool {
 /// (read through the catalog snapshot, which sees the transaction's own changes). Not cached:
 /// asked once per subject table at commit.
 pub fn made_citus_table_in_this_transaction(relid: pg_sys::Oid) -> bool {
-    let partition = catalog::pg_catalog_relation(c"pg_dist_partition");
-    if partition == pg_sys::InvalidOid {
-        return false;
-    }
-    let index = catalog::pg_catalog_relation(c"pg_dist_partition_logical_relid_index");
-    let attno = catalog::attnum(partition, c"logicalrelid");
-    if index == pg_sys::InvalidOid || attno <= 0 {
-        return false;
-    }
     let mut made = false;
-    catalog::scan(partition, Some((index.to_u32(), attno, relid)), |row| made |= row.written_by_this_transaction());
-    if made {
-        return true;
-    }
+    partition_rows(relid, |row| made |= row.written_by_this_transaction());
     // Citus makes a local table a Citus local table (for a reference table's foreign key, say) by
     // renaming it into the table's shard and creating a new table in its place: the relation is
     // then a shard whose metadata this transaction wrote.
-    let (Some(shard_id), shards) = (shard_id_suffix(relid), catalog::pg_catalog_relation(c"pg_dist_shard")) else { return false };
-    let shard_index = catalog::pg_catalog_relation(c"pg_dist_shard_shardid_index");
-    let a_shard = catalog::attnum(shards, c"shardid");
-    if shards == pg_sys::InvalidOid || shard_index == pg_sys::InvalidOid || a_shard <= 0 {
-        return false;
+    if let (false, Some(shard_id)) = (made, shard_id_suffix(relid)) {
+        shard_rows(shard_id, |row, _| made |= row.written_by_this_transaction());
     }
-    catalog::scan_int8(shards, shard_index, a_shard, shard_id, |row| made |= row.written_by_this_transaction());
     made
 }
 
@@ -112,13 +114,12 @@ pub fn shard_of(relid: pg_sys::Oid) -> Option<pg_sys::Oid> {
         c.get_if_final(relid, |relid| {
             watch_relation(relid, Class::Relations);
             let Some(shard_id) = shard_id_suffix(relid) else { return (None, true) };
-            let shards = catalog::pg_catalog_relation(c"pg_dist_shard");
-            if shards == pg_sys::InvalidOid {
+            if catalog::pg_catalog_relation(c"pg_dist_shard") == pg_sys::InvalidOid {
                 // No Citus here: a relation renamed into a shard later gets a relcache
                 // invalidation of its own.
                 return (None, true);
             }
-            let table = load_shard_of(shards, relid, shard_id);
+            let table = load_shard_of(relid, shard_id);
             if let Some(table) = table {
                 watch_relation(table, Class::Relations);
             }
@@ -127,17 +128,9 @@ pub fn shard_of(relid: pg_sys::Oid) -> Option<pg_sys::Oid> {
     })
 }
 
-fn load_shard_of(shards: pg_sys::Oid, relid: pg_sys::Oid, shard_id: i64) -> Option<pg_sys::Oid> {
-    let index = catalog::pg_catalog_relation(c"pg_dist_shard_shardid_index");
-    if index == pg_sys::InvalidOid {
-        return None;
-    }
-    let (a_shard, a_table) = (catalog::attnum(shards, c"shardid"), catalog::attnum(shards, c"logicalrelid"));
-    if a_shard <= 0 || a_table <= 0 {
-        return None;
-    }
+fn load_shard_of(relid: pg_sys::Oid, shard_id: i64) -> Option<pg_sys::Oid> {
     let mut table = None;
-    catalog::scan_int8(shards, index, a_shard, shard_id, |row| table = Some(row.oid(a_table)));
+    shard_rows(shard_id, |row, a_table| table = Some(row.oid(a_table)));
     let table = table.filter(|t| *t != pg_sys::InvalidOid && *t != relid)?;
     // SAFETY: lsyscache lookups by OID; InvalidOid for a missing relation.
     let same_schema = unsafe { pg_sys::get_rel_namespace(table) == pg_sys::get_rel_namespace(relid) };
