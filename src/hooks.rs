@@ -84,9 +84,10 @@ pub fn init() {
 /// The one transaction callback: each concern's end-of-transaction work in one call per event
 /// (every transaction of every session passes here twice; one callback instead of one per
 /// concern keeps that to one call and a few cache lines of code). Unguarded: each part returns at
-/// once when it has nothing to do, and enters guarded code itself when it has. The `PRE_*` events
-/// are passed over: every part's work belongs to the end of the transaction (commit, abort,
-/// prepare), and no statement runs between a `PRE_*` event and that end.
+/// once when it has nothing to do, and enters guarded code itself when it has. At the `PRE_*`
+/// events only the last check before commit runs (`distributed::before_commit`, which may still
+/// refuse the commit); every other part's work belongs to the end of the transaction (commit,
+/// abort, prepare), and no statement runs between a `PRE_*` event and that end.
 #[link_section = ".text.hot.pg_privacy"]
 unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     if matches!(
